@@ -1,0 +1,65 @@
+"""The FastAPI application: platform API v1, provider webhooks, (later) the staff UI."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from api.v1 import conversations, customers, invoices, job_events, jobs, memberships
+from api.webhooks import sendgrid as sendgrid_webhooks
+from api.webhooks import twilio as twilio_webhooks
+from dramtrade.config import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Connected on first use (api.deps.get_temporal), so the API starts without Temporal.
+        app.state.settings = settings
+        app.state.temporal = None
+        app.state.temporal_lock = asyncio.Lock()
+        yield
+
+    app = FastAPI(
+        title="DramTrade Comms",
+        version="1",
+        description="Platform API and provider webhooks of DramTrade Comms.",
+        lifespan=lifespan,
+    )
+
+    @app.middleware("http")
+    async def limit_body_size(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # Refuse oversized bodies before anything parses them.
+        length = request.headers.get("content-length")
+        limit = settings.max_request_bytes
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return JSONResponse(
+                {"detail": f"request body larger than {settings.max_request_bytes} bytes"},
+                status_code=413,
+            )
+        return await call_next(request)
+
+    for module in (customers, jobs, job_events, invoices, memberships, conversations):
+        app.include_router(module.router, prefix="/v1")
+    app.include_router(twilio_webhooks.router, prefix="/webhooks/twilio", tags=["webhooks"])
+    app.include_router(sendgrid_webhooks.router, prefix="/webhooks/sendgrid", tags=["webhooks"])
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app
+
+
+app = create_app()

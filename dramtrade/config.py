@@ -1,0 +1,57 @@
+"""One settings object for every process, read from environment variables.
+
+Every variable is documented in the README; names are the field names upper-cased with the
+``DRAMTRADE_`` prefix (``database_url`` -> ``DRAMTRADE_DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SANDBOX_TWILIO_ACCOUNT_SID = "AC" + "5a" * 16
+SANDBOX_TWILIO_AUTH_TOKEN = "sandbox-auth-token"  # noqa: S105 - public sandbox credential
+SANDBOX_SENDGRID_API_KEY = "SG.sandbox"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DRAMTRADE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str = "sqlite:///var/dramtrade.db"
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "dramtrade"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+
+    # The URL the providers use to reach our webhooks; signatures are computed over it, so
+    # behind a proxy it must be the external URL, not the one uvicorn sees.
+    public_base_url: str = "http://127.0.0.1:8000"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    twilio_account_sid: str = SANDBOX_TWILIO_ACCOUNT_SID
+    twilio_auth_token: SecretStr = SecretStr(SANDBOX_TWILIO_AUTH_TOKEN)
+    # None talks to api.twilio.com; the sandbox carrier's URL in development and tests.
+    twilio_api_base_url: str | None = "http://127.0.0.1:8100"
+
+    sendgrid_api_key: SecretStr = SecretStr(SANDBOX_SENDGRID_API_KEY)
+    sendgrid_api_host: str = "http://127.0.0.1:8100"
+    # Base64 DER public key from SendGrid's signed event webhook settings.
+    sendgrid_webhook_public_key: str | None = None
+    sendgrid_webhook_max_age_seconds: int = 600
+
+    carrier_host: str = "127.0.0.1"
+    carrier_port: int = 8100
+
+    secret_key: SecretStr = Field(default=SecretStr("dev-only-secret-change-me"))
+    max_request_bytes: int = 1_000_000
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

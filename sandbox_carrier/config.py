@@ -15,7 +15,7 @@ class CarrierConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CARRIER_", extra="ignore")
 
     twilio_account_sid: str = Field(default=DEFAULT_ACCOUNT_SID, pattern=r"^AC[0-9a-fA-F]{32}$")
-    twilio_auth_token: str = "sandbox-auth-token"
+    twilio_auth_token: str = "sandbox-auth-token"  # noqa: S105 - dev default, not a secret
     sendgrid_api_key: str = "SG.sandbox"
     # PEM of a P-256 private key for signing event webhooks; generated at startup when None.
     sendgrid_private_key_pem: str | None = None

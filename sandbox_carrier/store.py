@@ -128,7 +128,9 @@ class Faults(BaseModel):
         data = self.model_copy(deep=True)
         data.undeliverable.update(update.undeliverable)
         data.reject.update(update.reject)
-        data.bounce.extend(a for a in update.bounce if a.lower() not in {b.lower() for b in data.bounce})
+        data.bounce.extend(
+            a for a in update.bounce if a.lower() not in {b.lower() for b in data.bounce}
+        )
         if "latency_seconds" in update.model_fields_set:
             data.latency_seconds = update.latency_seconds
         data.http_errors.extend(update.http_errors)

@@ -222,7 +222,9 @@ class Carrier:
 
     # --- inbound SMS -----------------------------------------------------------------------
 
-    async def receive_sms(self, from_: str, to: str, body: str) -> tuple[SmsRecord, WebhookResult | None]:
+    async def receive_sms(
+        self, from_: str, to: str, body: str
+    ) -> tuple[SmsRecord, WebhookResult | None]:
         """A customer's handset texts ``to``: record it, then call the number's SmsUrl now."""
         record = SmsRecord(
             sid=new_sid("SM"),

@@ -1,0 +1,1 @@
+"""Every side effect a workflow needs: database writes and provider calls."""

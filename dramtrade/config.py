@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SANDBOX_TWILIO_ACCOUNT_SID = "AC" + "5a" * 16
+SANDBOX_TWILIO_ACCOUNT_SID = "AC" + "0" * 32
 SANDBOX_TWILIO_AUTH_TOKEN = "sandbox-auth-token"  # noqa: S105 - public sandbox credential
 SANDBOX_SENDGRID_API_KEY = "SG.sandbox"
 

@@ -29,7 +29,9 @@ VARIABLES: dict[str, Variable] = {
         Variable("technician_phone", "Assigned technician's phone", "(512) 555-0142"),
         Variable("invoice_total", "Invoice total with currency", "$249.00"),
         Variable("invoice_due_date", "Invoice due date", "March 24, 2027"),
-        Variable("invoice_link", "Link to view and pay the invoice", "https://pay.example.com/i/1042"),
+        Variable(
+            "invoice_link", "Link to view and pay the invoice", "https://pay.example.com/i/1042"
+        ),
         Variable("membership_plan", "Membership plan name", "Comfort Club"),
         Variable("renewal_date", "Membership renewal date", "April 1, 2027"),
         Variable("business_name", "Your business name", "Lone Star Comfort"),

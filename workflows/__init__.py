@@ -1,0 +1,1 @@
+"""Deterministic workflow code only: timers, signals, queries, fan-out."""

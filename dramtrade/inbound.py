@@ -1,0 +1,171 @@
+"""What provider webhooks change: inbound messages and delivery status.
+
+Every webhook is recorded once under the provider's own id before it changes anything, so a
+retried or replayed delivery is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dramtrade import conversations
+from dramtrade.message_status import SENDGRID_EVENT_STATUS, advances
+from dramtrade.models import (
+    Channel,
+    Customer,
+    Direction,
+    Message,
+    PhoneNumber,
+    WebhookEvent,
+    utcnow,
+)
+from dramtrade.phones import InvalidPhoneNumber, to_e164
+
+log = logging.getLogger(__name__)
+
+
+def first_time(
+    session: Session, provider: str, kind: str, event_id: str, payload: Mapping[str, Any]
+) -> bool:
+    """Record a webhook by its provider id; False when it was already recorded."""
+    try:
+        with session.begin_nested():
+            session.add(
+                WebhookEvent(provider=provider, kind=kind, event_id=event_id, payload=dict(payload))
+            )
+        return True
+    except IntegrityError:
+        return False
+
+
+def receive_sms(session: Session, params: Mapping[str, str]) -> Message | None:
+    """File an inbound SMS in its thread; None when it is not for one of our numbers."""
+    sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    to_raw, from_raw = params.get("To", ""), params.get("From", "")
+    number = session.scalar(select(PhoneNumber).where(PhoneNumber.e164 == to_raw))
+    if number is None or not sid:
+        log.warning("inbound SMS %s for a number we do not own", sid or "(no sid)")
+        return None
+    if not first_time(session, "twilio", "sms", sid, params):
+        return None
+    try:
+        sender = to_e164(from_raw)
+    except InvalidPhoneNumber:
+        sender = from_raw  # short codes and alphanumeric senders stay as given
+    conversation = conversations.for_phone(session, number.sub_account_id, sender)
+    message = Message(
+        sub_account_id=number.sub_account_id,
+        conversation_id=conversation.id,
+        customer_id=conversation.customer_id,
+        direction=Direction.inbound,
+        channel=Channel.sms,
+        source="inbound",
+        from_addr=sender,
+        to_addr=number.e164,
+        body=params.get("Body", ""),
+        status="received",
+        provider="twilio",
+        provider_id=sid,
+        segments=int(params["NumSegments"]) if params.get("NumSegments", "").isdigit() else None,
+    )
+    session.add(message)
+    session.flush()
+    conversations.touch(conversation, message.created_at, inbound=True)
+    return message
+
+
+def _apply_status(message: Message, status: str, error_code: str | None) -> bool:
+    if not advances(message.channel, message.status, status):
+        return False
+    message.status = status
+    if error_code:
+        message.error_code = error_code
+    if status == "delivered":
+        message.delivered_at = utcnow()
+    return True
+
+
+def sms_status(session: Session, params: Mapping[str, str], message_id: str | None) -> bool:
+    """Apply a Twilio status callback; out-of-order callbacks never move a status backwards."""
+    sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
+    if not sid or not status:
+        return False
+    if not first_time(session, "twilio", "status", f"{sid}:{status}", params):
+        return False
+    message = _find_outbound(session, "twilio", sid, message_id)
+    if message is None:
+        log.warning("status callback for unknown message %s", sid)
+        return False
+    if message.provider_id is None:
+        # The callback beat the send's own response; the sid is the same either way.
+        message.provider_id = sid
+    return _apply_status(message, status, params.get("ErrorCode") or None)
+
+
+def _find_outbound(
+    session: Session, provider: str, provider_id: str, message_id: str | None
+) -> Message | None:
+    if message_id:
+        try:
+            found = session.get(Message, uuid.UUID(message_id))
+        except ValueError:
+            found = None
+        # The id in our callback URL must agree with the provider's id for the message.
+        if (
+            found is not None
+            and found.provider in (provider,)
+            and found.provider_id
+            in (
+                None,
+                provider_id,
+            )
+        ):
+            return found
+    return session.scalar(
+        select(Message).where(Message.provider == provider, Message.provider_id == provider_id)
+    )
+
+
+SUPPRESSING_EVENTS = {"dropped", "spamreport", "unsubscribe", "group_unsubscribe"}
+
+
+def email_events(session: Session, events: list[dict[str, Any]]) -> int:
+    """Apply a batch of SendGrid events; returns how many changed something."""
+    changed = 0
+    for event in events:
+        event_id = str(event.get("sg_event_id") or "")
+        name = str(event.get("event") or "")
+        if not event_id or not first_time(session, "sendgrid", name or "event", event_id, event):
+            continue
+        sg_message_id = str(event.get("sg_message_id") or "").split(".", 1)[0]
+        message = _find_outbound(
+            session, "sendgrid", sg_message_id, str(event.get("message_id") or "") or None
+        )
+        if message is None:
+            continue
+        status = SENDGRID_EVENT_STATUS.get(name)
+        if status and _apply_status(message, status, None):
+            changed += 1
+        if name == "bounce" and event.get("type") == "bounce":
+            message.error_message = str(event.get("reason") or "bounced")[:500]
+            _suppress(session, message, "hard bounce")
+        elif name in SUPPRESSING_EVENTS:
+            _suppress(session, message, name)
+    return changed
+
+
+def _suppress(session: Session, message: Message, reason: str) -> None:
+    if message.customer_id is None:
+        return
+    customer = session.get(Customer, message.customer_id)
+    if customer is not None and not customer.email_suppressed:
+        customer.email_suppressed = True
+        customer.email_suppressed_reason = reason

@@ -1,0 +1,272 @@
+"""Outbound messages: a row first, then one provider call made from that row.
+
+``prepare_*`` writes the row under an idempotency key (the same key returns the same row),
+``deliver`` sends it. ``deliver`` is safe to retry: a row that already has a provider id is
+never sent again, and opt-outs are checked at send time, not when the row was written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dramtrade import conversations, template_context, templating
+from dramtrade.config import Settings
+from dramtrade.models import (
+    Channel,
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    Direction,
+    Job,
+    Message,
+    PhoneNumber,
+    SubAccount,
+    Template,
+    utcnow,
+)
+from dramtrade.providers import PermanentSendError, send_email, send_sms
+
+PENDING = "pending"
+
+
+@dataclass(frozen=True)
+class Draft:
+    sub_account_id: uuid.UUID
+    customer: Customer
+    channel: Channel
+    to: str
+    from_: str
+    body: str
+    subject: str | None = None
+    html: str | None = None
+    source: str = "manual"
+    trigger: str | None = None
+    job_id: uuid.UUID | None = None
+    template_id: uuid.UUID | None = None
+    idempotency_key: str | None = None
+
+
+def _by_key(session: Session, sub_account_id: uuid.UUID, key: str) -> Message | None:
+    return session.scalar(
+        select(Message).where(
+            Message.sub_account_id == sub_account_id, Message.idempotency_key == key
+        )
+    )
+
+
+def create(session: Session, draft: Draft) -> Message:
+    """Insert the message row, or return the existing one for the same idempotency key."""
+    if draft.idempotency_key:
+        existing = _by_key(session, draft.sub_account_id, draft.idempotency_key)
+        if existing is not None:
+            return existing
+    conversation = conversations.for_customer(session, draft.customer)
+    message = Message(
+        sub_account_id=draft.sub_account_id,
+        conversation_id=conversation.id,
+        customer_id=draft.customer.id,
+        job_id=draft.job_id,
+        direction=Direction.outbound,
+        channel=draft.channel,
+        source=draft.source,
+        trigger=draft.trigger,
+        from_addr=draft.from_,
+        to_addr=draft.to,
+        subject=draft.subject,
+        body=draft.body,
+        html=draft.html,
+        status=PENDING,
+        provider="twilio" if draft.channel == Channel.sms else "sendgrid",
+        idempotency_key=draft.idempotency_key,
+        template_id=draft.template_id,
+    )
+    try:
+        # A concurrent retry may insert the same key first; then that row is the answer.
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        assert draft.idempotency_key is not None
+        existing = _by_key(session, draft.sub_account_id, draft.idempotency_key)
+        if existing is None:
+            raise
+        return existing
+    conversations.touch(conversation, message.created_at, inbound=False)
+    return message
+
+
+def business_number(session: Session, sub_account_id: uuid.UUID) -> str | None:
+    return session.scalar(
+        select(PhoneNumber.e164)
+        .where(PhoneNumber.sub_account_id == sub_account_id)
+        .order_by(PhoneNumber.is_default.desc(), PhoneNumber.created_at)
+        .limit(1)
+    )
+
+
+def primary_phone(session: Session, customer: Customer) -> str | None:
+    return session.scalar(
+        select(CustomerPhone.e164)
+        .where(CustomerPhone.customer_id == customer.id)
+        .order_by(CustomerPhone.position)
+        .limit(1)
+    )
+
+
+def primary_email(session: Session, customer: Customer) -> str | None:
+    return session.scalar(
+        select(CustomerEmail.email)
+        .where(CustomerEmail.customer_id == customer.id)
+        .order_by(CustomerEmail.position)
+        .limit(1)
+    )
+
+
+def notification_template(
+    session: Session, sub_account_id: uuid.UUID, trigger: str, channel: Channel
+) -> Template | None:
+    return session.scalar(
+        select(Template)
+        .where(
+            Template.sub_account_id == sub_account_id,
+            Template.trigger == trigger,
+            Template.channel == channel,
+        )
+        .order_by(Template.created_at)
+        .limit(1)
+    )
+
+
+def prepare_job_notification(
+    session: Session, job_id: uuid.UUID, trigger: str, channel: Channel
+) -> uuid.UUID | None:
+    """Write the job notification's row; None when there is no template or no recipient."""
+    job = session.get(Job, job_id)
+    if job is None:
+        return None
+    account = session.get_one(SubAccount, job.sub_account_id)
+    customer = session.get_one(Customer, job.customer_id)
+    template = notification_template(session, account.id, trigger, channel)
+    if template is None:
+        return None
+    if channel == Channel.sms:
+        to, from_ = primary_phone(session, customer), business_number(session, account.id)
+    else:
+        to, from_ = primary_email(session, customer), account.from_email
+    if to is None or from_ is None:
+        return None
+    values = template_context.build(session, account, customer, job)
+    message = create(
+        session,
+        Draft(
+            sub_account_id=account.id,
+            customer=customer,
+            channel=channel,
+            to=to,
+            from_=from_,
+            body=templating.render(template.body, values),
+            subject=templating.render(template.subject, values) if template.subject else None,
+            html=templating.render(template.html, values, escape_html=True)
+            if template.html
+            else None,
+            source="notification",
+            trigger=trigger,
+            job_id=job.id,
+            template_id=template.id,
+            idempotency_key=f"job:{job.id}:{trigger}:{channel.value}:{to}",
+        ),
+    )
+    return message.id
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    """What the provider call needs, read in one short transaction."""
+
+    message_id: uuid.UUID
+    channel: Channel
+    from_: str
+    to: str
+    body: str
+    subject: str | None
+    html: str | None
+    from_name: str
+
+
+def claim(session: Session, message_id: uuid.UUID) -> SendPlan | None:
+    """Decide, at send time, whether this row still needs a provider call."""
+    message = session.get(Message, message_id, with_for_update=True)
+    if message is None or message.status != PENDING or message.provider_id is not None:
+        return None  # already sent (or suppressed, or failed for good): never send twice
+    customer = session.get(Customer, message.customer_id) if message.customer_id else None
+    if customer is not None and message.source != "manual":
+        if message.channel == Channel.sms and customer.sms_opted_out:
+            message.status, message.error_message = "suppressed", "recipient opted out of SMS"
+            return None
+        if message.channel == Channel.email and customer.email_suppressed:
+            message.status = "suppressed"
+            message.error_message = f"address suppressed: {customer.email_suppressed_reason}"
+            return None
+    message.attempts += 1
+    account = session.get_one(SubAccount, message.sub_account_id)
+    return SendPlan(
+        message_id=message.id,
+        channel=Channel(message.channel),
+        from_=message.from_addr,
+        to=message.to_addr,
+        body=message.body,
+        subject=message.subject,
+        html=message.html,
+        from_name=account.from_name,
+    )
+
+
+def call_provider(settings: Settings, plan: SendPlan) -> tuple[str, str, int | None]:
+    """Make the provider call; returns (provider id, status, segments)."""
+    if plan.channel == Channel.sms:
+        callback = f"{settings.public_base_url.rstrip('/')}/webhooks/twilio/status"
+        accepted = send_sms(
+            settings,
+            from_=plan.from_,
+            to=plan.to,
+            body=plan.body,
+            status_callback=f"{callback}?message_id={plan.message_id}",
+        )
+        return accepted.sid, accepted.status, accepted.num_segments
+    message_id = send_email(
+        settings,
+        from_email=plan.from_,
+        from_name=plan.from_name,
+        to=plan.to,
+        subject=plan.subject or "",
+        text=plan.body,
+        html=plan.html,
+        custom_args={"message_id": str(plan.message_id)},
+    )
+    return message_id, "processed", None
+
+
+def record_accepted(
+    session: Session, message_id: uuid.UUID, provider_id: str, status: str, segments: int | None
+) -> None:
+    message = session.get_one(Message, message_id)
+    message.provider_id = provider_id
+    # A fast status callback may already have moved the row on; keep the later state.
+    if message.status == PENDING:
+        message.status = "queued" if message.channel == Channel.sms else status
+    message.sent_at = message.sent_at or utcnow()
+    if segments is not None:
+        message.segments = segments
+
+
+def record_failure(session: Session, message_id: uuid.UUID, error: Exception) -> None:
+    message = session.get_one(Message, message_id)
+    code = getattr(error, "code", None)
+    message.error_code = str(code) if code else None
+    message.error_message = str(error)[:500]
+    if isinstance(error, PermanentSendError):
+        message.status = "failed"

@@ -1,0 +1,43 @@
+"""The Temporal worker: registers workflows and activities, nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.notifications import deliver_message, prepare_job_notification
+from dramtrade.config import Settings, get_settings
+from workflows.job_lifecycle import JobLifecycleWorkflow
+
+WORKFLOWS = [JobLifecycleWorkflow]
+ACTIVITIES = [prepare_job_notification, deliver_message]
+
+
+def build_worker(client: Client, task_queue: str, executor: ThreadPoolExecutor) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=ACTIVITIES,
+        activity_executor=executor,
+        max_concurrent_activities=32,
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    with ThreadPoolExecutor(max_workers=32) as executor:
+        await build_worker(client, settings.temporal_task_queue, executor).run()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(run_worker(get_settings()))
+
+
+if __name__ == "__main__":
+    main()

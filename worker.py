@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -13,8 +15,8 @@ from activities.notifications import deliver_message, prepare_job_notification
 from dramtrade.config import Settings, get_settings
 from workflows.job_lifecycle import JobLifecycleWorkflow
 
-WORKFLOWS = [JobLifecycleWorkflow]
-ACTIVITIES = [prepare_job_notification, deliver_message]
+WORKFLOWS: list[type] = [JobLifecycleWorkflow]
+ACTIVITIES: list[Callable[..., Any]] = [prepare_job_notification, deliver_message]
 
 
 def build_worker(client: Client, task_queue: str, executor: ThreadPoolExecutor) -> Worker:

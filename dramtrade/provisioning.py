@@ -32,8 +32,8 @@ DEFAULT_TEMPLATES: tuple[DefaultTemplate, ...] = (
         Channel.email,
         "Job booked (email)",
         "Hi {{first_name}},\n\nThanks for choosing {{business_name}}. Your {{job_type}} is "
-        "booked for {{job_date}}, {{appointment_time}}. {{technician_name}} will be your "
-        "technician.\n\nQuestions? Reply to this email or call {{business_phone}}.",
+        "booked for {{job_date}}, {{appointment_time}}.\n\nQuestions? Reply to this email "
+        "or call {{business_phone}}.",
         subject="Your {{job_type}} is booked for {{job_date}}",
     ),
 )

@@ -3,9 +3,11 @@ carrier over HTTP, our API served by uvicorn, and a worker, all against the test
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import sys
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +55,43 @@ def _sendgrid_keys() -> tuple[str, str]:
     return pem, base64.b64encode(der).decode()
 
 
+class WorkerThread:
+    """The worker on an event loop of its own: sync tests block the test loop while they poll."""
+
+    def __init__(self, target: str, task_queue: str) -> None:
+        self.target, self.task_queue = target, task_queue
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="worker", daemon=True)
+
+    def _main(self) -> None:
+        self._loop.run_until_complete(self._serve())
+
+    async def _serve(self) -> None:
+        from temporalio.client import Client
+
+        from worker import build_worker
+
+        self._stop = asyncio.Event()
+        client = await Client.connect(self.target)
+        with ThreadPoolExecutor(max_workers=32) as executor:
+            async with build_worker(client, self.task_queue, executor):
+                self._ready.set()
+                await self._stop.wait()
+
+    def start(self) -> WorkerThread:
+        self._thread.start()
+        if not self._ready.wait(timeout=30):
+            raise TimeoutError("worker did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=30)
+
+
 @pytest_asyncio.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
@@ -70,8 +109,6 @@ async def stack(temporal_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
     from dramtrade.config import get_settings
     from sandbox_carrier.app import create_app as create_carrier
     from sandbox_carrier.config import CarrierConfig
-    from worker import build_worker
-
     pem, public_key = _sendgrid_keys()
     api_port = free_port()
     api_url = f"http://127.0.0.1:{api_port}"
@@ -103,12 +140,13 @@ async def stack(temporal_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
     )
     get_settings.cache_clear()
     api = ServerThread(create_app(), port=api_port).start()
-    with ThreadPoolExecutor(max_workers=16) as executor:
-        worker = build_worker(temporal_env.client, task_queue, executor)
-        async with worker:
-            yield Stack(api.url, carrier.url, temporal_env, task_queue)
-    api.stop()
-    carrier.stop()
+    worker = WorkerThread(target, task_queue).start()
+    try:
+        yield Stack(api.url, carrier.url, temporal_env, task_queue)
+    finally:
+        worker.stop()
+        api.stop()
+        carrier.stop()
 
 
 @pytest.fixture

@@ -54,9 +54,7 @@ class Receiver:
             params = dict(parse_qsl(body, keep_blank_values=True))
         else:
             params = {}
-        hit = Hit(
-            request.method, "/" + path, str(request.url), dict(request.headers), body, params
-        )
+        hit = Hit(request.method, "/" + path, str(request.url), dict(request.headers), body, params)
         with self._lock:
             self.hits.append(hit)
         if path.startswith("fail"):

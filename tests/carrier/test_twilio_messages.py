@@ -98,7 +98,9 @@ def test_reject_fault_answers_400(twilio: Client, http: httpx.Client) -> None:
         ({"to": CUSTOMER, "from_": BUSINESS, "body": "x" * 1601}, 21617),
     ],
 )
-def test_validation_errors(twilio: Client, http: httpx.Client, kwargs: dict[str, str], code: int) -> None:
+def test_validation_errors(
+    twilio: Client, http: httpx.Client, kwargs: dict[str, str], code: int
+) -> None:
     with pytest.raises(TwilioRestException) as info:
         twilio.messages.create(**kwargs)
     assert info.value.status == 400

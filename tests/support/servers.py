@@ -50,9 +50,7 @@ class ServerThread:
             app, log_level=log_level, lifespan="on", access_log=False, **uvicorn_options
         )
         self.server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._run, name=f"uvicorn-{self.port}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name=f"uvicorn-{self.port}", daemon=True)
         self._error: BaseException | None = None
 
     @property

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, status
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 
-from api.deps import SettingsDep
+from api.deps import SessionDep, SettingsDep
 from dramtrade import inbound
-from dramtrade.db import session_scope
 from dramtrade.webhook_security import verify_sendgrid_signature
 
 router = APIRouter()
@@ -19,8 +17,8 @@ SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 
 
-@router.post("/events", status_code=status.HTTP_204_NO_CONTENT)
-async def events(request: Request, settings: SettingsDep) -> None:
+async def verified_events(request: Request, settings: SettingsDep) -> list[dict[str, Any]]:
+    # Verify the bytes exactly as received: re-serialised JSON would not match the signature.
     raw = await request.body()
     key = settings.sendgrid_webhook_public_key
     if not key or not verify_sendgrid_signature(
@@ -37,11 +35,13 @@ async def events(request: Request, settings: SettingsDep) -> None:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="body is not JSON") from exc
     if not isinstance(payload, list) or not all(isinstance(e, dict) for e in payload):
         raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, detail="body must be a JSON array of events"
+            status.HTTP_400_BAD_REQUEST, detail="body must be a JSON array of event objects"
         )
+    return payload
 
-    def apply() -> None:
-        with session_scope() as session:
-            inbound.email_events(session, payload)
 
-    await run_in_threadpool(apply)
+@router.post("/events", status_code=status.HTTP_204_NO_CONTENT)
+def events(
+    payload: Annotated[list[dict[str, Any]], Depends(verified_events)], session: SessionDep
+) -> None:
+    inbound.email_events(session, payload)

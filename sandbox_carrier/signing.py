@@ -48,7 +48,8 @@ class SendGridSigner:
     """Signs event webhook bodies; exposes the public key the way SendGrid's settings do."""
 
     def __init__(self, private_key_pem: str | None = None) -> None:
-        pem = private_key_pem or generate_private_key_pem()
+        # Env vars often carry the PEM on one line with literal "\n"; accept that too.
+        pem = (private_key_pem or generate_private_key_pem()).replace("\\n", "\n")
         key = serialization.load_pem_private_key(pem.encode(), password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(
             key.curve, ec.SECP256R1

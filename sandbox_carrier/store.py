@@ -149,6 +149,8 @@ class CarrierStore:
         self.faults = Faults()
         # (business number, customer number) pairs blocked after the customer texted STOP.
         self.opt_outs: set[tuple[str, str]] = set()
+        # Bumped by every reset, so background tasks of forgotten traffic stop quietly.
+        self.generation = 0
 
     @contextmanager
     def locked(self) -> Iterator[CarrierStore]:
@@ -272,6 +274,7 @@ class CarrierStore:
             self.sms.clear()
             self.emails.clear()
             self.opt_outs.clear()
+            self.generation += 1
 
     def reset(self) -> None:
         with self._lock:

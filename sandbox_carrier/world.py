@@ -297,9 +297,14 @@ class Carrier:
 
     async def run_email_events(self, records: list[EmailRecord], bounce: set[str]) -> None:
         """processed for every recipient, then delivered or bounce, as two signed batches."""
+        generation = self.store.generation
         await asyncio.sleep(self.config.callback_delay_seconds)
+        if self.store.generation != generation:  # traffic was cleared meanwhile
+            return
         await self.deliver_sendgrid_events([self._email_event(r, "processed") for r in records])
         await asyncio.sleep(self.config.callback_delay_seconds)
+        if self.store.generation != generation:
+            return
         final: list[dict[str, Any]] = []
         for record in records:
             if record.to.lower() in bounce:

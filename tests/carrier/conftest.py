@@ -82,6 +82,16 @@ def wait_for(probe: Callable[[], T | None], timeout: float = 5.0, interval: floa
         time.sleep(interval)
 
 
+def wait_hits(recv: Receiver, path: str, count: int) -> list[Hit]:
+    """Wait until ``path`` received at least ``count`` requests; return them all."""
+
+    def probe() -> list[Hit] | None:
+        hits = recv.at(path)
+        return hits if len(hits) >= count else None
+
+    return wait_for(probe)
+
+
 @pytest.fixture(scope="session")
 def receiver() -> Iterator[tuple[Receiver, str]]:
     rec = Receiver()

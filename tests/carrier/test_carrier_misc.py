@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -41,7 +42,7 @@ def test_twilio_signature_official_vectors() -> None:
 
 
 def test_sendgrid_body_layout_matches_official_multi_event_vector() -> None:
-    events = [{"a": 1, "b": "x"}, {"a": 2}]
+    events: list[dict[str, Any]] = [{"a": 1, "b": "x"}, {"a": 2}]
     assert sendgrid_event_body(events) == '[{"a":1,"b":"x"},\r\n{"a":2}]\r\n'
 
 

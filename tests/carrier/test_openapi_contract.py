@@ -67,7 +67,6 @@ def to_json_schema(node: Any) -> Any:
 FORMATS = FormatChecker(formats=())
 
 
-@FORMATS.checks("date-time-rfc-2822", raises=(TypeError, ValueError))
 def _rfc2822(value: object) -> bool:
     if not isinstance(value, str):
         return True  # type errors are the "type" keyword's job
@@ -76,9 +75,12 @@ def _rfc2822(value: object) -> bool:
     return parsed.utcoffset() is not None and value.endswith("+0000")
 
 
-@FORMATS.checks("phone-number")
 def _phone(value: object) -> bool:
     return not isinstance(value, str) or (value.startswith("+") and value[1:].isdigit())
+
+
+FORMATS.checks("date-time-rfc-2822", raises=(TypeError, ValueError))(_rfc2822)
+FORMATS.checks("phone-number")(_phone)
 
 
 def response_schema(path: str, method: str, status: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from tests.carrier.conftest import ACCOUNT_SID, AUTH_TOKEN, Receiver, carried, wait_for
+from tests.carrier.conftest import ACCOUNT_SID, AUTH_TOKEN, Receiver, carried, wait_hits
 
 BUSINESS = "+15550100001"
 CUSTOMER = "+15550109999"
@@ -38,7 +38,7 @@ def test_status_callbacks_are_signed_and_ordered(
     message = twilio.messages.create(
         to=CUSTOMER, from_=BUSINESS, body="Booked", status_callback=callback
     )
-    hits = wait_for(lambda: (h := recv.at("/twilio/status")) and len(h) >= 2 and h)
+    hits = wait_hits(recv, "/twilio/status", 2)
     validator = RequestValidator(AUTH_TOKEN)
     statuses = []
     for hit in hits:
@@ -65,7 +65,7 @@ def test_undeliverable_fault(
     message = twilio.messages.create(
         to=CUSTOMER, from_=BUSINESS, body="hi", status_callback=f"{recv_url}/twilio/status"
     )
-    hits = wait_for(lambda: (h := recv.at("/twilio/status")) and len(h) >= 2 and h)
+    hits = wait_hits(recv, "/twilio/status", 2)
     final = hits[-1].params
     assert final["MessageStatus"] == "undelivered"
     assert final["ErrorCode"] == "30003"

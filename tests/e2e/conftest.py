@@ -109,6 +109,7 @@ async def stack(temporal_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
     from dramtrade.config import get_settings
     from sandbox_carrier.app import create_app as create_carrier
     from sandbox_carrier.config import CarrierConfig
+
     pem, public_key = _sendgrid_keys()
     api_port = free_port()
     api_url = f"http://127.0.0.1:{api_port}"

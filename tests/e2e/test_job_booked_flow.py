@@ -140,3 +140,43 @@ def test_forged_inbound_webhook_is_refused_and_changes_nothing(
     page = api.get("/v1/conversations").json()
     rows = page.get("items", page) if isinstance(page, dict) else page
     assert rows == []
+
+
+def test_a_cancelled_job_is_not_resurrected_by_a_late_event(
+    stack: Stack, live_tenant: Tenant
+) -> None:
+    phone = unique_phone()
+    _, job_id = create_customer_and_job(
+        stack, live_tenant, phone, f"{uuid.uuid4().hex[:8]}@example.com"
+    )
+    api = httpx.Client(base_url=stack.api_url, headers=live_tenant.headers, timeout=10)
+    assert api.post(f"/v1/jobs/{job_id}/events", json={"type": "job_cancelled"}).status_code == 202
+
+    def finished() -> bool:
+        late = api.post(f"/v1/jobs/{job_id}/events", json={"type": "job_booked"})
+        assert late.status_code in (202, 409), late.text
+        return late.status_code == 409
+
+    eventually(finished)
+    assert (
+        "already finished"
+        in api.post(f"/v1/jobs/{job_id}/events", json={"type": "technician_en_route"}).json()[
+            "detail"
+        ]
+    )
+    assert api.get(f"/v1/jobs/{job_id}").json()["status"] == "cancelled"
+
+
+def test_events_for_another_tenants_job_are_404(stack: Stack, live_tenant: Tenant) -> None:
+    from dramtrade.db import session_scope
+    from tests.conftest import make_tenant
+
+    with session_scope() as session:
+        other = make_tenant(session, name="Other Plumbing Co")
+    _, job_id = create_customer_and_job(stack, other, unique_phone(), "x@example.com")
+    api = httpx.Client(base_url=stack.api_url, headers=live_tenant.headers, timeout=10)
+    response = api.post(f"/v1/jobs/{job_id}/events", json={"type": "job_booked"})
+    assert response.status_code == 404
+    bad_type = api.post(f"/v1/jobs/{job_id}/events", json={"type": "job_exploded"})
+    assert bad_type.status_code == 422
+    assert "type" in str(bad_type.json()["detail"])

@@ -68,7 +68,14 @@ async def apply_api_faults(carrier: Carrier, api: Literal["twilio", "sendgrid"])
     faults = carrier.store.current_faults()
     if faults.latency_seconds:
         await asyncio.sleep(faults.latency_seconds)
-    fault = carrier.store.take_http_error(api)
+    raise_http_error_fault(carrier, api, after_accept=False)
+
+
+def raise_http_error_fault(
+    carrier: Carrier, api: Literal["twilio", "sendgrid"], *, after_accept: bool
+) -> None:
+    """Raise the provider-shaped error of the next matching HTTP error fault, if any."""
+    fault = carrier.store.take_http_error(api, after_accept=after_accept)
     if fault is None:
         return
     headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}

@@ -9,7 +9,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from sandbox_carrier.api_common import ErrorItem, SendGridApiError, apply_api_faults, carrier_of
+from sandbox_carrier.api_common import (
+    ErrorItem,
+    SendGridApiError,
+    apply_api_faults,
+    carrier_of,
+    raise_http_error_fault,
+)
 from sandbox_carrier.store import EmailRecord, new_sendgrid_message_id
 from sandbox_carrier.world import Carrier
 
@@ -204,6 +210,7 @@ async def mail_send(request: Request, carrier: Carrier = Depends(sendgrid_auth))
     carrier.store.add_emails(records)
     bounce = {a.lower() for a in carrier.store.current_faults().bounce}
     carrier.spawn(carrier.run_email_events(records, bounce))
+    raise_http_error_fault(carrier, "sendgrid", after_accept=True)
     return Response(status_code=202, headers={"X-Message-Id": message_id})
 
 

@@ -74,6 +74,8 @@ class SendGridSigner:
 def sendgrid_event_body(events: list[dict[str, Any]]) -> str:
     """Serialize events the way SendGrid does: compact JSON, CRLF between events and at the end.
 
-    The receiver must verify these exact bytes, so the layout matters.
+    The receiver must verify these exact bytes, so the layout matters. Joining per-event
+    dumps gives SendGrid's `},\\r\\n{` layout without touching "},{" inside string values.
     """
-    return json.dumps(events, separators=(",", ":")).replace("},{", "},\r\n{") + "\r\n"
+    items = ",\r\n".join(json.dumps(event, separators=(",", ":")) for event in events)
+    return "[" + items + "]\r\n"

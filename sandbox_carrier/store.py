@@ -102,6 +102,9 @@ class HttpErrorFault(BaseModel):
     status: int = Field(ge=400, le=599)
     retry_after: int | None = Field(default=None, ge=0)  # sent as Retry-After (for 429/503)
     count: int = Field(default=1, ge=1)
+    # The "lost response": the send is carried out (message created, callbacks follow), and
+    # only then the client gets the error. Applies to message create and mail send.
+    after_accept: bool = False
 
 
 class Faults(BaseModel):
@@ -241,11 +244,11 @@ class CarrierStore:
         with self._lock:
             return self.faults.model_copy(deep=True)
 
-    def take_http_error(self, api: Api) -> HttpErrorFault | None:
+    def take_http_error(self, api: Api, *, after_accept: bool = False) -> HttpErrorFault | None:
         """Consume one use of the first HTTP error fault that applies to ``api``."""
         with self._lock:
             for fault in self.faults.http_errors:
-                if fault.api in (api, "any"):
+                if fault.api in (api, "any") and fault.after_accept == after_accept:
                     fault.count -= 1
                     if fault.count <= 0:
                         self.faults.http_errors.remove(fault)

@@ -19,7 +19,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import FormData
 
-from sandbox_carrier.api_common import TwilioApiError, apply_api_faults, carrier_of
+from sandbox_carrier.api_common import (
+    TwilioApiError,
+    apply_api_faults,
+    carrier_of,
+    raise_http_error_fault,
+)
 from sandbox_carrier.segments import count_segments
 from sandbox_carrier.store import PhoneNumberRecord, SmsRecord, new_sid, utcnow
 from sandbox_carrier.world import API_VERSION, Carrier
@@ -220,6 +225,7 @@ async def create_message(request: Request, carrier: Carrier = Depends(twilio_acc
     )
     carrier.store.add_sms(record)
     carrier.spawn(carrier.run_sms_lifecycle(record.sid, faults.undeliverable.get(to)))
+    raise_http_error_fault(carrier, "twilio", after_accept=True)
     return message_resource(record)
 
 

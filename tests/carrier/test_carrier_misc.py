@@ -42,8 +42,36 @@ def test_twilio_signature_official_vectors() -> None:
 
 
 def test_sendgrid_body_layout_matches_official_multi_event_vector() -> None:
-    events: list[dict[str, Any]] = [{"a": 1, "b": "x"}, {"a": 2}]
-    assert sendgrid_event_body(events) == '[{"a":1,"b":"x"},\r\n{"a":2}]\r\n'
+    """sendgrid-nodejs' multi-event vector (E-2): our serialization must verify byte for byte."""
+    message_id = "qNwBLgPQQjW6DJvKQwSAbw.filterdrecv-canary-547b64655b-cw6zx-1-6089EA4A-56.0"
+    smtp_id = "<qNwBLgPQQjW6DJvKQwSAbw@ismtpd0178p1mdw1.sendgrid.net>"
+    reason = (
+        "552 5.2.2 The email account that you tried to reach is over quota and inactive. "
+        "Please direct the recipient to https://support.google.com/mail/?p=OverQuotaPerm "
+        "c17si1130468pgv.34 - gsmtp"
+    )
+    events: list[dict[str, Any]] = [
+        {"email": "invalid@gmail.com", "event": "processed", "send_at": 0,
+         "sg_event_id": "cHJvY2Vzc2VkLTE5OTQyMTEyLXFOd0JMZ1BRUWpXNkRKdktRd1NBYnctMA",
+         "sg_message_id": message_id, "smtp-id": smtp_id, "timestamp": 1619651146},
+        {"email": "invalid@gmail.com", "event": "bounce", "ip": "167.89.101.76",
+         "reason": reason,
+         "sg_event_id": "Ym91bmNlLTAtMTk5NDIxMTItcU53QkxnUFFRalc2REp2S1F3U0Fidy0w",
+         "sg_message_id": message_id, "smtp-id": smtp_id, "status": "5.2.2",
+         "timestamp": 1619651147, "tls": 1, "type": "blocked"},
+    ]  # fmt: skip
+    public_key = (
+        "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEQ4LIFtWztlsF7skFqOncjD1lun4H5w8XOhyOArHW9RcIx/F"
+        "fEzx6cikC/yPfUvwaX/JScE7Fc9CJD2afQ9Ok3Q=="
+    )
+    signature = (
+        "MEYCIQC/I4o6vCgqRYrTljjoVWB/GRWNtxeePlLMHr3x9ETeRQIhAIpV+03nREPTTHWSW0wIOA0EoMPdcNgX"
+        "a70yCaqDJlu5"
+    )
+    body = sendgrid_event_body(events)
+    assert EventWebhook(public_key).verify_signature(body, signature, "1619651159")
+    # A "},{" inside a value is data, not an event boundary.
+    assert sendgrid_event_body([{"a": "},{"}, {"b": 1}]) == '[{"a":"},{"},\r\n{"b":1}]\r\n'
 
 
 def test_sendgrid_signer_round_trip_and_given_key() -> None:

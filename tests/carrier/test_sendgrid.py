@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from python_http_client.exceptions import BadRequestsError, UnauthorizedError
+from python_http_client.exceptions import BadRequestsError, HTTPError, UnauthorizedError
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
@@ -166,3 +166,22 @@ def test_subject_per_personalization_is_enough(carrier_url: str, http: httpx.Cli
     client = SendGridAPIClient(api_key=SENDGRID_KEY, host=carrier_url)
     assert client.client.mail.send.post(request_body=body).status_code == 202
     assert carried(http)[0]["subject"] == "Per-recipient subject"
+
+
+def test_sendgrid_http_error_faults(carrier_url: str, http: httpx.Client) -> None:
+    faults = [
+        {"api": "sendgrid", "status": 429, "retry_after": 1},
+        {"api": "sendgrid", "status": 503, "after_accept": True},
+    ]
+    http.post("/_carrier/faults", json={"http_errors": faults}).raise_for_status()
+    client = SendGridAPIClient(api_key=SENDGRID_KEY, host=carrier_url)
+    with pytest.raises(HTTPError) as info:
+        client.send(_mail("jane@customer.example"))
+    assert info.value.status_code == 429
+    assert info.value.headers["Retry-After"] == "1"
+    assert carried(http) == []
+    with pytest.raises(HTTPError) as info:
+        client.send(_mail("jane@customer.example"))
+    assert info.value.status_code == 503
+    assert len(carried(http, channel="email")) == 1  # accepted although the answer was lost
+    assert client.send(_mail("jane@customer.example")).status_code == 202

@@ -174,3 +174,15 @@ def test_http_error_fault_429_with_retry_after(twilio: Client, http: httpx.Clien
     # Used up: the next send goes through.
     assert twilio.messages.create(to=CUSTOMER, from_=BUSINESS, body="x").status == "queued"
     assert len(carried(http)) == 1
+
+
+def test_lost_response_fault_creates_the_message_anyway(twilio: Client, http: httpx.Client) -> None:
+    fault = {"api": "twilio", "status": 500, "after_accept": True}
+    http.post("/_carrier/faults", json={"http_errors": [fault]}).raise_for_status()
+    with pytest.raises(TwilioRestException) as info:
+        twilio.messages.create(to=CUSTOMER, from_=BUSINESS, body="did it go?")
+    assert info.value.status == 500
+    # The carrier accepted it: a reconciler finds it by listing.
+    (found,) = twilio.messages.list(to=CUSTOMER)
+    assert found.body == "did it go?"
+    assert twilio.messages.create(to=CUSTOMER, from_=BUSINESS, body="again").status == "queued"

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -37,6 +37,7 @@ from pydantic import (
     HttpUrl,
     StringConstraints,
     UrlConstraints,
+    field_validator,
     model_validator,
 )
 
@@ -100,6 +101,10 @@ def _upper(value: str) -> str:
     return value.upper()
 
 
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
 def _dedupe(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
@@ -115,6 +120,8 @@ Currency = Annotated[
 Tags = Annotated[list[Tag], Field(max_length=50), AfterValidator(_dedupe)]
 Cents = Annotated[int, Field(strict=True, ge=0, le=2_147_483_647)]
 Link = Annotated[HttpUrl, UrlConstraints(max_length=1000)]
+# An offset is required (naive is a 422); stored and returned in UTC.
+UTCDateTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 
 class InputModel(BaseModel):
@@ -122,6 +129,15 @@ class InputModel(BaseModel):
 
     # Fields that may be omitted from a PATCH but not set to null.
     NOT_NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _reject_nul(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold NUL; refuse it here rather than fail at the INSERT.
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(item, str) and "\x00" in item for item in items):
+            raise ValueError("must not contain NUL (\\u0000) characters")
+        return value
 
     @model_validator(mode="after")
     def _reject_null(self) -> Self:
@@ -293,8 +309,8 @@ class JobCreate(InputModel):
     job_type: Annotated[str, _text(100)] = Field(examples=["AC repair"])
     description: Annotated[str, _text(10_000, min_length=0)] | None = None
     status: JobStatus = JobStatus.scheduled
-    scheduled_start: AwareDatetime | None = None
-    scheduled_end: AwareDatetime | None = None
+    scheduled_start: UTCDateTime | None = None
+    scheduled_end: UTCDateTime | None = None
     technician_id: uuid.UUID | None = Field(default=None, description="A user of the sub-account.")
 
     @model_validator(mode="after")
@@ -311,8 +327,8 @@ class JobUpdate(InputModel):
     job_type: Annotated[str, _text(100)] | None = None
     description: Annotated[str, _text(10_000, min_length=0)] | None = None
     status: JobStatus | None = None
-    scheduled_start: AwareDatetime | None = None
-    scheduled_end: AwareDatetime | None = None
+    scheduled_start: UTCDateTime | None = None
+    scheduled_end: UTCDateTime | None = None
     technician_id: uuid.UUID | None = None
 
     @model_validator(mode="after")

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from dramtrade.errors import Conflict, DomainError, InvalidInput, NotFound
 
@@ -44,14 +44,33 @@ class DomainErrorRoute(APIRoute):
                 raise HTTPException(
                     status.HTTP_409_CONFLICT, detail="conflicts with an existing record"
                 ) from exc
+            except DataError as exc:  # a value the database refuses that validation let by
+                raise HTTPException(422, detail="a value cannot be stored") from exc
 
         return route_handler
+
+
+def reject_nul_in_query(request: Request) -> None:
+    """PostgreSQL text cannot hold NUL: a query parameter carrying one is a 422 naming it."""
+    for name, value in request.query_params.multi_items():
+        if "\x00" in value:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "value_error",
+                        "loc": ("query", name),
+                        "msg": "must not contain NUL characters",
+                        "input": None,
+                    }
+                ]
+            )
 
 
 def v1_router(tag: str) -> APIRouter:
     return APIRouter(
         tags=[tag],
         route_class=DomainErrorRoute,
+        dependencies=[Depends(reject_nul_in_query)],
         responses={
             401: {"description": "Missing or invalid API key"},
             404: {"description": "Unknown id, or an id of another sub-account"},

@@ -33,8 +33,13 @@ def test_create_get_round_trip_normalises_phone_and_email(client: TestClient, te
         company="Nguyen Dental",
         phones=[{"number": "(512) 555-0134", "label": "mobile"}, {"number": "512.555.0199"}],
         emails=[{"email": "  Pat.Nguyen@Example.COM ", "label": "work"}],
-        address={"line1": "1 Main St", "city": "Austin", "state": "TX", "zip": "78701",
-                 "country": "us"},
+        address={
+            "line1": "1 Main St",
+            "city": "Austin",
+            "state": "TX",
+            "zip": "78701",
+            "country": "us",
+        },
         timezone="America/Chicago",
         tags=["vip", "vip", "hvac"],
         segment="residential",
@@ -56,8 +61,9 @@ def test_create_get_round_trip_normalises_phone_and_email(client: TestClient, te
 
 
 def test_patch_changes_only_sent_fields_and_replaces_phones(client: TestClient, tenant: Tenant):
-    created = _create(client, tenant, last_name="Lee", phones=[{"number": "5125550134"}],
-                      company="Lee Co")
+    created = _create(
+        client, tenant, last_name="Lee", phones=[{"number": "5125550134"}], company="Lee Co"
+    )
     response = client.patch(
         f"/v1/customers/{created['id']}",
         json={"phones": [{"number": "+1 512 555 0177", "label": "home"}], "company": None},
@@ -84,16 +90,14 @@ def test_invalid_number_is_422_naming_it_and_the_field(
     assert error["loc"] == ["body", "phones", 1, "number"]
     assert "555-01" in error["msg"] and "phones[1].number" in error["msg"]
     count = db_session.scalar(
-        select(func.count()).select_from(Customer).where(
-            Customer.sub_account_id == tenant.sub_account_id
-        )
+        select(func.count())
+        .select_from(Customer)
+        .where(Customer.sub_account_id == tenant.sub_account_id)
     )
     assert count == 0  # nothing half-written
 
 
-def test_duplicate_phone_is_409_naming_it(
-    client: TestClient, tenant: Tenant, db_session: Session
-):
+def test_duplicate_phone_is_409_naming_it(client: TestClient, tenant: Tenant, db_session: Session):
     first = _create(client, tenant, phones=[{"number": "(512) 555-0134"}])
     response = client.post(
         "/v1/customers",
@@ -135,7 +139,10 @@ def test_validation_errors_name_the_field(client: TestClient, tenant: Tenant):
         ({"first_name": "P", "nickname": "x"}, ["body", "nickname"]),
         ({"last_name": "NoFirst"}, ["body", "first_name"]),
         ({"first_name": "P", "timezone": "Mars/Olympus"}, ["body", "timezone"]),
-        ({"first_name": "P", "emails": [{"email": "not-an-email"}]}, ["body", "emails", 0, "email"]),
+        (
+            {"first_name": "P", "emails": [{"email": "not-an-email"}]},
+            ["body", "emails", 0, "email"],
+        ),
         ({"first_name": "P", "sms_opted_out": True}, ["body", "sms_opted_out"]),
         ({"first_name": "P", "membership_status": "gold"}, ["body", "membership_status"]),
         ({"first_name": "x" * 101}, ["body", "first_name"]),
@@ -159,8 +166,13 @@ def test_patch_rejects_null_first_name_and_unknown_id(client: TestClient, tenant
 
 
 def test_search_by_phone_email_and_text(client: TestClient, tenant: Tenant):
-    pat = _create(client, tenant, last_name="Nguyen", phones=[{"number": "5125550134"}],
-                  emails=[{"email": "pat@example.com"}])
+    pat = _create(
+        client,
+        tenant,
+        last_name="Nguyen",
+        phones=[{"number": "5125550134"}],
+        emails=[{"email": "pat@example.com"}],
+    )
     sam = _create(client, tenant, first_name="Sam", company="100% Cool_Air")
 
     def ids(params: dict) -> list[str]:

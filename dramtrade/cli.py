@@ -370,7 +370,12 @@ class StopRequested(Exception):
 
 class ChildDied(Exception):
     def __init__(self, child: Child, code: int) -> None:
-        super().__init__(f"{child.name} exited unexpectedly with code {code}")
+        how = (
+            f"was killed by {signal.Signals(-code).name}"
+            if code < 0
+            else f"exited with code {code}"
+        )
+        super().__init__(f"{child.name} {how} unexpectedly")
         self.child = child
         self.code = code
 

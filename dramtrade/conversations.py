@@ -9,23 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dramtrade.models import Conversation, Customer, CustomerEmail, CustomerPhone
-
-
-def customer_by_phone(session: Session, sub_account_id: uuid.UUID, e164: str) -> Customer | None:
-    return session.scalar(
-        select(Customer)
-        .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
-        .where(CustomerPhone.sub_account_id == sub_account_id, CustomerPhone.e164 == e164)
-    )
-
-
-def customer_by_email(session: Session, sub_account_id: uuid.UUID, email: str) -> Customer | None:
-    return session.scalar(
-        select(Customer)
-        .join(CustomerEmail, CustomerEmail.customer_id == Customer.id)
-        .where(CustomerEmail.sub_account_id == sub_account_id, CustomerEmail.email == email.lower())
-    )
+from dramtrade import repositories
+from dramtrade.models import Conversation, Customer
 
 
 def _get_or_create(
@@ -60,7 +45,7 @@ def for_customer(session: Session, customer: Customer) -> Conversation:
 
 def for_phone(session: Session, sub_account_id: uuid.UUID, e164: str) -> Conversation:
     """The customer's thread when the number is known, else the unknown number's own thread."""
-    customer = customer_by_phone(session, sub_account_id, e164)
+    customer = repositories.find_customer_by_phone(session, sub_account_id, e164)
     if customer is not None:
         return for_customer(session, customer)
     return _get_or_create(session, sub_account_id, f"phone:{e164}", contact_phone=e164)

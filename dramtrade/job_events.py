@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dramtrade.models import Job, JobEvent, JobStatus
@@ -18,10 +16,6 @@ STATUS_AFTER: dict[str, JobStatus] = {
     "job_complete": JobStatus.completed,
     "job_cancelled": JobStatus.cancelled,
 }
-
-
-def get_job(session: Session, sub_account_id: uuid.UUID, job_id: uuid.UUID) -> Job | None:
-    return session.scalar(select(Job).where(Job.sub_account_id == sub_account_id, Job.id == job_id))
 
 
 def record(

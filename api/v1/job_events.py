@@ -13,7 +13,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import CallerDep, SessionDep, SettingsDep, TemporalDep
-from dramtrade import job_events
+from dramtrade import job_events, repositories
 from workflows.job_lifecycle import (
     EVENT_SIGNAL,
     JobEventSignal,
@@ -74,7 +74,7 @@ async def post_job_event(
     settings: SettingsDep,
     temporal: TemporalDep,
 ) -> JobEventOut:
-    job = job_events.get_job(session, caller.sub_account_id, job_id)
+    job = repositories.get_job(session, caller.sub_account_id, job_id)
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="job not found")
     event = job_events.record(

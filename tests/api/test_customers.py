@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dramtrade.errors import Conflict
 from dramtrade.models import Customer, CustomerPhone
+from dramtrade.services import writes_or_conflict
 from tests.conftest import Tenant
 
 
@@ -204,3 +207,30 @@ def test_list_pages_with_cursor(client: TestClient, tenant: Tenant):
     assert seen == made
     bad = client.get("/v1/customers", params={"cursor": "garbage!"}, headers=tenant.headers)
     assert _errors(bad)[0]["loc"] == ["query", "cursor"]
+
+
+def test_unique_race_becomes_conflict_and_session_stays_usable(tenant: Tenant, db_session: Session):
+    """Two writers adding the same number at once: the loser gets a Conflict, not a 500."""
+    owner = Customer(sub_account_id=tenant.sub_account_id, first_name="A")
+    db_session.add(owner)
+    db_session.flush()
+    db_session.add(
+        CustomerPhone(
+            sub_account_id=tenant.sub_account_id, customer_id=owner.id, e164="+15125550134"
+        )
+    )
+    db_session.flush()
+    with pytest.raises(Conflict), writes_or_conflict(db_session, "phone in use"):
+        db_session.add(
+            CustomerPhone(
+                sub_account_id=tenant.sub_account_id, customer_id=owner.id, e164="+15125550134"
+            )
+        )
+    assert (
+        db_session.scalar(
+            select(func.count())
+            .select_from(CustomerPhone)
+            .where(CustomerPhone.sub_account_id == tenant.sub_account_id)
+        )
+        == 1
+    )

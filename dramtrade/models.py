@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -319,6 +320,8 @@ class Conversation(Base):
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     unread_count: Mapped[int] = mapped_column(Integer, default=0)
     last_message_at: Mapped[datetime | None]
+    # Email replies to reply+<token>@<sending domain> land in this thread.
+    reply_token: Mapped[str | None] = mapped_column(String(40), unique=True)
     created_at: Mapped[datetime] = _created()
 
 
@@ -356,6 +359,8 @@ class Message(Base):
     )
     segments: Mapped[int | None] = mapped_column(Integer)
     encoding: Mapped[str | None] = mapped_column(String(10))
+    # RFC 5322 Message-ID of an email, ours or the sender's: replies thread by In-Reply-To.
+    rfc_message_id: Mapped[str | None] = mapped_column(String(998), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -391,3 +396,60 @@ class WebhookEvent(Base):
     event_id: Mapped[str] = mapped_column(String(200))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SmsConsent(Base):
+    """The current SMS consent of one number: the send-time opt-out check reads this."""
+
+    __tablename__ = "sms_consents"
+    __table_args__ = (UniqueConstraint("sub_account_id", "e164"),)
+    id: Mapped[uuid.UUID] = _id()
+    sub_account_id: Mapped[uuid.UUID] = _tenant()
+    e164: Mapped[str] = mapped_column(String(20))
+    opted_out: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EmailSuppression(Base):
+    """An address that gets no automated or campaign email (bounce, spam report, unsubscribe)."""
+
+    __tablename__ = "email_suppressions"
+    __table_args__ = (UniqueConstraint("sub_account_id", "email"),)
+    id: Mapped[uuid.UUID] = _id()
+    sub_account_id: Mapped[uuid.UUID] = _tenant()
+    email: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = _created()
+
+
+class ConsentEvent(Base):
+    """Audit trail of every opt-out, opt-in, help request and suppression."""
+
+    __tablename__ = "consent_events"
+    id: Mapped[uuid.UUID] = _id()
+    sub_account_id: Mapped[uuid.UUID] = _tenant()
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    channel: Mapped[Channel] = mapped_column(String(10))
+    address: Mapped[str] = mapped_column(String(320), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # opt_out, opt_in, help, suppressed
+    detail: Mapped[str | None] = mapped_column(String(200))  # keyword or provider reason
+    message_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = _created()
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+    id: Mapped[uuid.UUID] = _id()
+    sub_account_id: Mapped[uuid.UUID] = _tenant()
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = _created()

@@ -14,8 +14,9 @@ from temporalio.worker import Worker
 from activities.notifications import deliver_message, prepare_job_notification
 from dramtrade.config import Settings, get_settings
 from workflows.job_lifecycle import JobLifecycleWorkflow
+from workflows.send_message import SendMessageWorkflow
 
-WORKFLOWS: list[type] = [JobLifecycleWorkflow]
+WORKFLOWS: list[type] = [JobLifecycleWorkflow, SendMessageWorkflow]
 ACTIVITIES: list[Callable[..., Any]] = [prepare_job_notification, deliver_message]
 
 

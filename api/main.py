@@ -10,7 +10,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from api.v1 import conversations, customers, invoices, job_events, jobs, memberships
+from api import unsubscribe
+from api.v1 import (
+    conversations,
+    customers,
+    invoices,
+    job_events,
+    jobs,
+    memberships,
+    messages,
+    sms,
+    templates,
+)
+from api.webhooks import inbound_email
 from api.webhooks import sendgrid as sendgrid_webhooks
 from api.webhooks import twilio as twilio_webhooks
 from dramtrade.config import Settings, get_settings
@@ -50,10 +62,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return await call_next(request)
 
-    for module in (customers, jobs, job_events, invoices, memberships, conversations):
+    v1 = (
+        customers,
+        jobs,
+        job_events,
+        invoices,
+        memberships,
+        conversations,
+        messages,
+        templates,
+        sms,
+    )
+    for module in v1:
         app.include_router(module.router, prefix="/v1")
     app.include_router(twilio_webhooks.router, prefix="/webhooks/twilio", tags=["webhooks"])
     app.include_router(sendgrid_webhooks.router, prefix="/webhooks/sendgrid", tags=["webhooks"])
+    app.include_router(inbound_email.router, prefix="/webhooks/email", tags=["webhooks"])
+    app.include_router(unsubscribe.router, tags=["email"])
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:

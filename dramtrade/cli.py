@@ -370,11 +370,13 @@ class StopRequested(Exception):
 
 class ChildDied(Exception):
     def __init__(self, child: Child, code: int) -> None:
-        how = (
-            f"was killed by {signal.Signals(-code).name}"
-            if code < 0
-            else f"exited with code {code}"
-        )
+        if code < 0:
+            try:
+                how = f"was killed by {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"was killed by signal {-code}"
+        else:
+            how = f"exited with code {code}"
         super().__init__(f"{child.name} {how} unexpectedly")
         self.child = child
         self.code = code

@@ -39,6 +39,8 @@ async def run_worker(settings: Settings) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # The Twilio SDK logs every request at INFO, including message bodies.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     asyncio.run(run_worker(get_settings()))
 
 

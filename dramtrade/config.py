@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SANDBOX_TWILIO_ACCOUNT_SID = "AC" + "0" * 32
@@ -47,6 +47,12 @@ class Settings(BaseSettings):
 
     carrier_host: str = "127.0.0.1"
     carrier_port: int = 8100
+
+    @field_validator("twilio_api_base_url", "sendgrid_webhook_public_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        # `DRAMTRADE_TWILIO_API_BASE_URL=` in an .env file means "the real service".
+        return None if isinstance(value, str) and not value.strip() else value
 
     secret_key: SecretStr = Field(default=SecretStr("dev-only-secret-change-me"))
     max_request_bytes: int = 1_000_000

@@ -8,12 +8,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import CallerDep, SessionDep, SettingsDep, TemporalDep
 from dramtrade import job_events, repositories
+from dramtrade.models import JobEvent
 from workflows.job_lifecycle import (
     EVENT_SIGNAL,
     JobEventSignal,
@@ -74,20 +76,24 @@ async def post_job_event(
     settings: SettingsDep,
     temporal: TemporalDep,
 ) -> JobEventOut:
-    job = repositories.get_job(session, caller.sub_account_id, job_id)
-    if job is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="job not found")
-    event = job_events.record(
-        session, job, body.type, body.data, body.scheduled_start, body.scheduled_end
-    )
-    # The event is durable before the workflow hears of it: commit first, then signal.
-    session.commit()
-    wf_id = workflow_id(str(caller.sub_account_id), str(job.id))
+    def record() -> JobEvent:
+        job = repositories.get_job(session, caller.sub_account_id, job_id)
+        if job is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="job not found")
+        event = job_events.record(
+            session, job, body.type, body.data, body.scheduled_start, body.scheduled_end
+        )
+        # The event is durable before the workflow hears of it: commit first, then signal.
+        session.commit()
+        return event
+
+    event = await run_in_threadpool(record)
+    wf_id = workflow_id(str(caller.sub_account_id), str(job_id))
     signal = JobEventSignal(str(event.id), body.type, event.received_at.isoformat())
     try:
         await temporal.start_workflow(
             JobLifecycleWorkflow.run,
-            JobWorkflowInput(sub_account_id=str(caller.sub_account_id), job_id=str(job.id)),
+            JobWorkflowInput(sub_account_id=str(caller.sub_account_id), job_id=str(job_id)),
             id=wf_id,
             task_queue=settings.temporal_task_queue,
             start_signal=EVENT_SIGNAL,
@@ -105,7 +111,7 @@ async def post_job_event(
         raise
     return JobEventOut(
         id=event.id,
-        job_id=job.id,
+        job_id=job_id,
         type=event.type,
         received_at=event.received_at,
         workflow_id=wf_id,

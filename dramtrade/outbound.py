@@ -51,7 +51,7 @@ class Draft:
     idempotency_key: str | None = None
 
 
-def _by_key(session: Session, sub_account_id: uuid.UUID, key: str) -> Message | None:
+def by_idempotency_key(session: Session, sub_account_id: uuid.UUID, key: str) -> Message | None:
     return session.scalar(
         select(Message).where(
             Message.sub_account_id == sub_account_id, Message.idempotency_key == key
@@ -62,7 +62,7 @@ def _by_key(session: Session, sub_account_id: uuid.UUID, key: str) -> Message | 
 def create(session: Session, draft: Draft) -> Message:
     """Insert the message row, or return the existing one for the same idempotency key."""
     if draft.idempotency_key:
-        existing = _by_key(session, draft.sub_account_id, draft.idempotency_key)
+        existing = by_idempotency_key(session, draft.sub_account_id, draft.idempotency_key)
         if existing is not None:
             return existing
     conversation = conversations.for_customer(session, draft.customer)
@@ -91,7 +91,7 @@ def create(session: Session, draft: Draft) -> Message:
             session.add(message)
     except IntegrityError:
         assert draft.idempotency_key is not None
-        existing = _by_key(session, draft.sub_account_id, draft.idempotency_key)
+        existing = by_idempotency_key(session, draft.sub_account_id, draft.idempotency_key)
         if existing is None:
             raise
         return existing

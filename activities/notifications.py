@@ -12,7 +12,7 @@ from datetime import timedelta
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from dramtrade import outbound
+from dramtrade import outbound, reconcile
 from dramtrade.config import get_settings
 from dramtrade.db import session_scope
 from dramtrade.models import Channel, Message
@@ -42,9 +42,20 @@ def prepare_job_notification(inp: JobNotificationInput) -> str | None:
     return str(message_id) if message_id else None
 
 
+def _heartbeat() -> None:
+    if activity.in_activity():
+        activity.heartbeat()
+
+
 @activity.defn
 def deliver_message(message_id: str) -> DeliveryResult:
-    """Send one message row through its provider; a sent row is never sent again."""
+    """Send one message row through its provider; a sent row is never sent again.
+
+    claim (short transaction) -> on a retry, ask the provider whether an earlier attempt
+    already landed (dramtrade.reconcile) -> the provider call -> record (short transaction).
+    No transaction is open during a provider call; a worker that dies anywhere in between
+    leaves the row as the truth, and Temporal's retry starts again from claim.
+    """
     settings = get_settings()
     mid = uuid.UUID(message_id)
     with session_scope() as session:
@@ -54,6 +65,17 @@ def deliver_message(message_id: str) -> DeliveryResult:
             status = session.get_one(Message, mid).status
         return DeliveryResult(message_id, status)
     try:
+        _heartbeat()
+        found = reconcile.previous_send(settings, plan, heartbeat=_heartbeat)
+        if found is not None:
+            if found.provider_id is None:  # an event already moved the row on
+                return DeliveryResult(message_id, found.status)
+            with session_scope() as session:
+                outbound.record_accepted(
+                    session, mid, found.provider_id, found.status, found.segments
+                )
+            return DeliveryResult(message_id, found.status)
+        _heartbeat()
         provider_id, status, segments = outbound.call_provider(settings, plan)
     except PermanentSendError as exc:
         with session_scope() as session:

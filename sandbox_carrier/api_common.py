@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Literal
 
 from fastapi import Request
@@ -63,25 +64,53 @@ def carrier_of(request: Request) -> Carrier:
     return carrier
 
 
-async def apply_api_faults(carrier: Carrier, api: Literal["twilio", "sendgrid"]) -> None:
-    """Latency and injected HTTP errors, applied to authenticated provider API calls."""
+Provider = Literal["twilio", "sendgrid"]
+
+
+async def apply_api_faults(carrier: Carrier, api: Provider) -> None:
+    """Latency, the outage window and injected HTTP errors, for authenticated API calls."""
     faults = carrier.store.current_faults()
     if faults.latency_seconds:
         await asyncio.sleep(faults.latency_seconds)
+    outage_left = carrier.store.outage_left()
+    if outage_left > 0:
+        raise provider_error(api, 503, retry_after=math.ceil(outage_left))
     raise_http_error_fault(carrier, api, after_accept=False)
 
 
-def raise_http_error_fault(
-    carrier: Carrier, api: Literal["twilio", "sendgrid"], *, after_accept: bool
-) -> None:
+def apply_send_faults(carrier: Carrier, api: Provider) -> None:
+    """The rate forms, rolled once per send request before anything is accepted."""
+    fault = carrier.store.roll_send_fault()
+    if fault == "error":
+        raise provider_error(api, carrier.store.current_faults().error_status)
+    if fault == "rate_limit":
+        retry_after = carrier.store.current_faults().rate_limit_retry_after
+        raise provider_error(api, 429, retry_after=retry_after)
+
+
+def apply_lost_response(carrier: Carrier, api: Provider) -> None:
+    """After the send was carried out: the response may still be lost (count or rate form)."""
+    raise_http_error_fault(carrier, api, after_accept=True)
+    if carrier.store.roll_lost_response():
+        raise provider_error(api, carrier.store.current_faults().error_status)
+
+
+def raise_http_error_fault(carrier: Carrier, api: Provider, *, after_accept: bool) -> None:
     """Raise the provider-shaped error of the next matching HTTP error fault, if any."""
     fault = carrier.store.take_http_error(api, after_accept=after_accept)
     if fault is None:
         return
-    headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+    raise provider_error(api, fault.status, retry_after=fault.retry_after)
+
+
+def provider_error(
+    api: Provider, status: int, *, retry_after: int | None = None
+) -> TwilioApiError | SendGridApiError:
+    """The error each provider answers for ``status`` (with Retry-After when given)."""
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
     if api == "twilio":
         # 20429 is Twilio's "Too Many Requests"; 20500/20503 its server-side errors.
-        title = "Too Many Requests" if fault.status == 429 else "Sandbox fault"
-        raise TwilioApiError(fault.status, 20000 + fault.status, title, headers)
-    message = "too many requests" if fault.status == 429 else "sandbox fault"
-    raise SendGridApiError(fault.status, message, headers=headers)
+        title = "Too Many Requests" if status == 429 else "Sandbox fault"
+        return TwilioApiError(status, 20000 + status, title, headers)
+    message = "too many requests" if status == 429 else "sandbox fault"
+    return SendGridApiError(status, message, headers=headers)

@@ -13,8 +13,9 @@ from sandbox_carrier.api_common import (
     ErrorItem,
     SendGridApiError,
     apply_api_faults,
+    apply_lost_response,
+    apply_send_faults,
     carrier_of,
-    raise_http_error_fault,
 )
 from sandbox_carrier.store import EmailRecord, new_sendgrid_message_id
 from sandbox_carrier.world import Carrier
@@ -194,6 +195,7 @@ router = APIRouter(prefix="/v3", tags=["sendgrid"])
 
 @router.post("/mail/send")
 async def mail_send(request: Request, carrier: Carrier = Depends(sendgrid_auth)) -> Response:
+    apply_send_faults(carrier, "sendgrid")
     try:
         body = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as exc:
@@ -210,7 +212,7 @@ async def mail_send(request: Request, carrier: Carrier = Depends(sendgrid_auth))
     carrier.store.add_emails(records)
     bounce = {a.lower() for a in carrier.store.current_faults().bounce}
     carrier.spawn(carrier.run_email_events(records, bounce))
-    raise_http_error_fault(carrier, "sendgrid", after_accept=True)
+    apply_lost_response(carrier, "sendgrid")
     return Response(status_code=202, headers={"X-Message-Id": message_id})
 
 

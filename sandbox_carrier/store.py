@@ -7,12 +7,13 @@ status tasks consistent even if a handler ever runs in a worker thread.
 from __future__ import annotations
 
 import itertools
+import random
 import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -125,6 +126,22 @@ class Faults(BaseModel):
     latency_seconds: float = Field(default=0.0, ge=0, le=60)
     # Provider API requests answered with an error until each fault's count is used up.
     http_errors: list[HttpErrorFault] = Field(default_factory=list)
+    # The rate forms below roll a die per send request (SMS create, mail send), from one
+    # random generator; posting ``seed`` restarts it, so a run can be replayed.
+    seed: int | None = None
+    # This fraction of send requests answers ``error_status`` before anything is accepted.
+    error_rate: float = Field(default=0.0, ge=0, le=1)
+    error_status: int = Field(default=500, ge=500, le=599)
+    # This fraction of send requests answers 429 with Retry-After: rate_limit_retry_after.
+    rate_limit_rate: float = Field(default=0.0, ge=0, le=1)
+    rate_limit_retry_after: int = Field(default=1, ge=0)
+    # This fraction of sends is carried out (message created, callbacks follow) and only then
+    # answered ``error_status``: the lost response, as ``http_errors[].after_accept``.
+    lost_response_rate: float = Field(default=0.0, ge=0, le=1)
+    # An outage window: posting ``outage_seconds`` makes every provider API request answer
+    # 503 (Retry-After: the seconds left) until ``outage_until`` (set by the carrier).
+    outage_seconds: float = Field(default=0.0, ge=0, le=3600)
+    outage_until: datetime | None = None
 
     def merged(self, update: Faults) -> Faults:
         """Add ``update`` on top of these faults (maps update, lists extend, scalars replace)."""
@@ -134,10 +151,33 @@ class Faults(BaseModel):
         data.bounce.extend(
             a for a in update.bounce if a.lower() not in {b.lower() for b in data.bounce}
         )
-        if "latency_seconds" in update.model_fields_set:
-            data.latency_seconds = update.latency_seconds
+        for name in _SCALARS:
+            if name in update.model_fields_set:
+                setattr(data, name, getattr(update, name))
         data.http_errors.extend(update.http_errors)
+        if "outage_seconds" in update.model_fields_set:
+            data.outage_until = (
+                utcnow() + timedelta(seconds=update.outage_seconds)
+                if update.outage_seconds
+                else None
+            )
         return data
+
+
+_SCALARS = (
+    "latency_seconds",
+    "seed",
+    "error_rate",
+    "error_status",
+    "rate_limit_rate",
+    "rate_limit_retry_after",
+    "lost_response_rate",
+    "outage_seconds",
+    "outage_until",
+)
+
+
+SendFault = Literal["error", "rate_limit"]
 
 
 class CarrierStore:
@@ -150,6 +190,7 @@ class CarrierStore:
         self.emails: list[EmailRecord] = []
         self.numbers: dict[str, PhoneNumberRecord] = {}
         self.faults = Faults()
+        self.random = random.Random()
         # (business number, customer number) pairs blocked after the customer texted STOP.
         self.opt_outs: set[tuple[str, str]] = set()
         # Bumped by every reset, so background tasks of forgotten traffic stop quietly.
@@ -234,6 +275,8 @@ class CarrierStore:
     def add_faults(self, update: Faults) -> Faults:
         with self._lock:
             self.faults = self.faults.merged(update)
+            if "seed" in update.model_fields_set:
+                self.random.seed(update.seed)
             return self.faults.model_copy(deep=True)
 
     def clear_faults(self) -> None:
@@ -254,6 +297,30 @@ class CarrierStore:
                         self.faults.http_errors.remove(fault)
                     return fault.model_copy()
             return None
+
+    def outage_left(self) -> float:
+        """Seconds left of the outage window, 0 when there is none."""
+        with self._lock:
+            until = self.faults.outage_until
+            return max(0.0, (until - utcnow()).total_seconds()) if until else 0.0
+
+    def roll_send_fault(self) -> SendFault | None:
+        """One die per send request, before acceptance: an error, a 429, or nothing."""
+        with self._lock:
+            faults = self.faults
+            if not (faults.error_rate or faults.rate_limit_rate):
+                return None
+            roll = self.random.random()
+            if roll < faults.error_rate:
+                return "error"
+            if roll < faults.error_rate + faults.rate_limit_rate:
+                return "rate_limit"
+            return None
+
+    def roll_lost_response(self) -> bool:
+        with self._lock:
+            rate = self.faults.lost_response_rate
+            return bool(rate) and self.random.random() < rate
 
     def block(self, business: str, customer: str) -> None:
         with self._lock:

@@ -11,7 +11,7 @@ import binascii
 import hmac
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time
 from email.utils import format_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -22,8 +22,9 @@ from starlette.datastructures import FormData
 from sandbox_carrier.api_common import (
     TwilioApiError,
     apply_api_faults,
+    apply_lost_response,
+    apply_send_faults,
     carrier_of,
-    raise_http_error_fault,
 )
 from sandbox_carrier.segments import count_segments
 from sandbox_carrier.store import PhoneNumberRecord, SmsRecord, new_sid, utcnow
@@ -186,6 +187,7 @@ router = APIRouter(prefix=PREFIX, tags=["twilio"])
 
 @router.post("/Messages.json", status_code=201)
 async def create_message(request: Request, carrier: Carrier = Depends(twilio_account)) -> Any:
+    apply_send_faults(carrier, "twilio")
     form = await request.form()
     to = (_field(form, "To") or "").strip()
     from_ = (_field(form, "From") or "").strip() or None
@@ -225,7 +227,7 @@ async def create_message(request: Request, carrier: Carrier = Depends(twilio_acc
     )
     carrier.store.add_sms(record)
     carrier.spawn(carrier.run_sms_lifecycle(record.sid, faults.undeliverable.get(to)))
-    raise_http_error_fault(carrier, "twilio", after_accept=True)
+    apply_lost_response(carrier, "twilio")
     return message_resource(record)
 
 
@@ -236,14 +238,41 @@ async def list_messages(request: Request, carrier: Carrier = Depends(twilio_acco
         for name in ("To", "From")
         if (value := request.query_params.get(name)) is not None
     }
+    # DateSent (that UTC day), DateSent> (on or after) and DateSent< (on or before) take a
+    # date or an ISO 8601 datetime, as twilio-python sends them; unsent messages never match.
+    sent_filters: list[tuple[str, datetime]] = []
+    for name in ("DateSent", "DateSent>", "DateSent<"):
+        value = request.query_params.get(name)
+        if value is not None:
+            filters[name] = value
+            sent_filters.append((name, _parse_date_param(name, value)))
     records = [
         r
         for r in carrier.store.list_sms()
         if ("To" not in filters or r.to == filters["To"])
         and ("From" not in filters or r.from_ == filters["From"])
+        and all(_date_sent_matches(r.date_sent, op, at) for op, at in sent_filters)
     ]
     records.sort(key=lambda r: r.seq, reverse=True)  # Twilio lists newest first
     return list_page(request, "messages", records, message_resource, filters)
+
+
+def _parse_date_param(name: str, value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise TwilioApiError(400, 20001, f"Invalid {name} value: {value}") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _date_sent_matches(sent: datetime | None, op: str, at: datetime) -> bool:
+    if sent is None:
+        return False
+    if op == "DateSent>":
+        return sent >= at
+    if op == "DateSent<":
+        return sent <= at or (sent.date() == at.date() and at.time() == time.min)
+    return sent.date() == at.date()
 
 
 def _message_or_404(carrier: Carrier, request: Request, sid: str) -> SmsRecord:

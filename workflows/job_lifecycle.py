@@ -30,11 +30,13 @@ DB_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
 )
-# Provider calls back off longer; permanent refusals are recorded by the activity, not raised.
+# Provider calls back off longer; permanent refusals are recorded by the activity, not raised
+# (and would not be retried if they were). A provider's Retry-After overrides the interval.
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=["PermanentSendError"],
 )
 
 

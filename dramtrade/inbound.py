@@ -9,17 +9,17 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dramtrade import conversations
+from dramtrade import consent, conversations
 from dramtrade.message_status import SENDGRID_EVENT_STATUS, advances
 from dramtrade.models import (
     Channel,
-    Customer,
     Direction,
     Message,
     PhoneNumber,
@@ -45,16 +45,28 @@ def first_time(
         return False
 
 
-def receive_sms(session: Session, params: Mapping[str, str]) -> Message | None:
-    """File an inbound SMS in its thread; None when it is not for one of our numbers."""
+@dataclass(frozen=True)
+class ReceivedSms:
+    """The filed message (None when not ours or already filed) and the reply rows to send."""
+
+    message: Message | None = None
+    to_send: list[uuid.UUID] = field(default_factory=list)
+
+
+def receive_sms(session: Session, params: Mapping[str, str]) -> ReceivedSms:
+    """File an inbound SMS in its thread and act on a STOP/START/HELP keyword.
+
+    A keyword's compliance reply is written as a pending row; the caller starts its send
+    after the commit. A redelivered webhook writes nothing new but names a reply still pending.
+    """
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     to_raw, from_raw = params.get("To", ""), params.get("From", "")
     number = session.scalar(select(PhoneNumber).where(PhoneNumber.e164 == to_raw))
     if number is None or not sid:
         log.warning("inbound SMS %s for a number we do not own", sid or "(no sid)")
-        return None
+        return ReceivedSms()
     if not first_time(session, "twilio", "sms", sid, params):
-        return None
+        return ReceivedSms(to_send=consent.pending_reply(session, number.sub_account_id, sid))
     try:
         sender = to_e164(from_raw)
     except InvalidPhoneNumber:
@@ -78,7 +90,8 @@ def receive_sms(session: Session, params: Mapping[str, str]) -> Message | None:
     session.add(message)
     session.flush()
     conversations.touch(conversation, message.created_at, inbound=True)
-    return message
+    reply_id = consent.handle_inbound_keyword(session, message)
+    return ReceivedSms(message, [reply_id] if reply_id else [])
 
 
 def _apply_status(message: Message, status: str, error_code: str | None) -> bool:
@@ -163,9 +176,11 @@ def email_events(session: Session, events: list[dict[str, Any]]) -> int:
 
 
 def _suppress(session: Session, message: Message, reason: str) -> None:
-    if message.customer_id is None:
-        return
-    customer = session.get(Customer, message.customer_id)
-    if customer is not None and not customer.email_suppressed:
-        customer.email_suppressed = True
-        customer.email_suppressed_reason = reason
+    consent.suppress_email(
+        session,
+        message.sub_account_id,
+        message.to_addr,
+        reason,
+        message_id=message.id,
+        customer_id=message.customer_id,
+    )

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dramtrade import conversations, template_context, templating
+from dramtrade import consent, conversations, template_context, templating
 from dramtrade.config import Settings
 from dramtrade.models import (
     Channel,
@@ -30,6 +30,7 @@ from dramtrade.models import (
     utcnow,
 )
 from dramtrade.providers import PermanentSendError, send_email, send_sms
+from dramtrade.unsubscribe_tokens import NON_TRANSACTIONAL_SOURCES, unsubscribe_headers
 
 PENDING = "pending"
 
@@ -195,6 +196,8 @@ class SendPlan:
     subject: str | None
     html: str | None
     from_name: str
+    sub_account_id: uuid.UUID | None = None
+    source: str = "manual"
 
 
 def claim(session: Session, message_id: uuid.UUID) -> SendPlan | None:
@@ -202,18 +205,27 @@ def claim(session: Session, message_id: uuid.UUID) -> SendPlan | None:
     message = session.get(Message, message_id, with_for_update=True)
     if message is None or message.status != PENDING or message.provider_id is not None:
         return None  # already sent (or suppressed, or failed for good): never send twice
-    customer = session.get(Customer, message.customer_id) if message.customer_id else None
-    if customer is not None and message.source != "manual":
-        if message.channel == Channel.sms and customer.sms_opted_out:
+    # Opt-outs win, checked now rather than when the row was written. Manual sends were
+    # checked (and, if need be, confirmed) by the API; compliance replies always go.
+    if message.source not in ("manual", consent.COMPLIANCE_SOURCE):
+        sub_account_id, to = message.sub_account_id, message.to_addr
+        if message.channel == Channel.sms and consent.sms_opted_out(session, sub_account_id, to):
             message.status, message.error_message = "suppressed", "recipient opted out of SMS"
             return None
-        if message.channel == Channel.email and customer.email_suppressed:
+        suppression = (
+            consent.email_suppression(session, sub_account_id, to)
+            if message.channel == Channel.email
+            else None
+        )
+        if suppression is not None:
             message.status = "suppressed"
-            message.error_message = f"address suppressed: {customer.email_suppressed_reason}"
+            message.error_message = f"address suppressed: {suppression.reason}"
             return None
     message.attempts += 1
     account = session.get_one(SubAccount, message.sub_account_id)
     return SendPlan(
+        sub_account_id=message.sub_account_id,
+        source=message.source,
         message_id=message.id,
         channel=Channel(message.channel),
         from_=message.from_addr,
@@ -246,6 +258,9 @@ def call_provider(settings: Settings, plan: SendPlan) -> tuple[str, str, int | N
         text=plan.body,
         html=plan.html,
         custom_args={"message_id": str(plan.message_id)},
+        headers=unsubscribe_headers(settings, plan.sub_account_id, plan.to)
+        if plan.source in NON_TRANSACTIONAL_SOURCES and plan.sub_account_id is not None
+        else None,
     )
     return message_id, "processed", None
 
@@ -270,3 +285,4 @@ def record_failure(session: Session, message_id: uuid.UUID, error: Exception) ->
     message.error_message = str(error)[:500]
     if isinstance(error, PermanentSendError):
         message.status = "failed"
+        consent.after_send_failure(session, message, message.error_code)

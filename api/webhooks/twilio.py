@@ -6,14 +6,21 @@ answered at once. A forged or unsigned request gets 403 and changes nothing.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response, status
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import SessionDep, SettingsDep, get_temporal
 from dramtrade import inbound
 from dramtrade.config import Settings
 from dramtrade.webhook_security import verify_twilio_signature
+from workflows.send_message import SendMessageWorkflow, workflow_id
+
+log = logging.getLogger(__name__)
 
 router = APIRouter()
 
@@ -43,9 +50,36 @@ async def verified_form(request: Request, settings: SettingsDep) -> dict[str, st
 VerifiedForm = Annotated[dict[str, str], Depends(verified_form)]
 
 
+async def start_sends(request: Request, settings: Settings, message_ids: list[uuid.UUID]) -> None:
+    """Start the send of each reply row (after the commit and the answer). If Temporal is
+    unreachable the row stays pending, and a redelivery of the webhook starts it again."""
+    try:
+        temporal = await get_temporal(request)
+        for message_id in message_ids:
+            # Started by an earlier delivery: the row is sent once either way.
+            with contextlib.suppress(WorkflowAlreadyStartedError):
+                await temporal.start_workflow(
+                    SendMessageWorkflow.run,
+                    str(message_id),
+                    id=workflow_id(str(message_id)),
+                    task_queue=settings.temporal_task_queue,
+                )
+    except Exception:
+        log.exception("could not start the send of compliance replies %s", message_ids)
+
+
 @router.post("/sms", response_class=Response)
-def inbound_sms(params: VerifiedForm, session: SessionDep) -> Response:
-    inbound.receive_sms(session, params)
+def inbound_sms(
+    params: VerifiedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> Response:
+    received = inbound.receive_sms(session, params)
+    if received.to_send:
+        # Runs after the session has committed and the answer has gone out.
+        background.add_task(start_sends, request, settings, received.to_send)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 

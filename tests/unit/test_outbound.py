@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dramtrade import outbound
+from dramtrade import consent, outbound
 from dramtrade.models import Channel, Customer, CustomerEmail, CustomerPhone, Job, Message, User
 from tests.conftest import Tenant
 
@@ -93,8 +93,7 @@ def test_opt_out_is_checked_at_send_time(db_session: Session, tenant: Tenant) ->
     job = booked_job(db_session, tenant)
     message_id = outbound.prepare_job_notification(db_session, job.id, "job_booked", Channel.sms)
     assert message_id is not None
-    customer = db_session.get_one(Customer, job.customer_id)
-    customer.sms_opted_out = True  # STOP arrives after the row was written
+    consent.opt_out_sms(db_session, tenant.sub_account_id, "+15125550134")  # STOP came later
     assert outbound.claim(db_session, message_id) is None
     message = db_session.get_one(Message, message_id)
     assert message.status == "suppressed"

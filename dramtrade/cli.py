@@ -690,6 +690,17 @@ def print_box(data: dict[str, Any], settings: Settings, elapsed: float) -> None:
     )
 
 
+def cmd_sms_segments(args: argparse.Namespace) -> int:
+    from dramtrade import cli_segments
+
+    try:
+        cli_segments.main(["--smart-encoding"] if args.smart_encoding else [])
+    except UnicodeDecodeError:
+        print("stdin is not valid UTF-8", file=sys.stderr)
+        return 2
+    return 0
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -727,6 +738,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
         p.add_argument("--no-access-log", action="store_true", help="do not log every request")
     add("worker", cmd_worker, "run the Temporal worker")
+    segments = add(
+        "sms-segments", cmd_sms_segments, "count the SMS segments of the text on stdin (JSON out)"
+    )
+    segments.add_argument("--smart-encoding", action="store_true", help="apply Smart Encoding")
     add(
         "run",
         cmd_run,

@@ -95,3 +95,22 @@ def test_seed_twice_is_idempotent(tmp_path: Path) -> None:
     assert _key_is_live(db_url, third["api_key"])
     assert not _key_is_live(db_url, creds["api_key"])
     assert _counts(db_url) == counts
+
+
+def test_sms_segments_command_reads_stdin_and_prints_json() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "dramtrade.cli", "sms-segments"],
+        input="a" * 161,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {"encoding": "GSM-7", "segments": 2, "characters": 161}
+    bad = subprocess.run(
+        [sys.executable, "-m", "dramtrade.cli", "sms-segments"],
+        input=b"\xff",
+        capture_output=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and b"not valid UTF-8" in bad.stderr

@@ -374,7 +374,7 @@ class Template(Base):
     id: Mapped[uuid.UUID] = _id()
     sub_account_id: Mapped[uuid.UUID] = _tenant()
     name: Mapped[str] = mapped_column(String(200))
-    channel: Mapped[Channel] = mapped_column(String(10))
+    channel: Mapped[str] = mapped_column(String(10))  # "sms", "email" or "both"
     category: Mapped[str | None] = mapped_column(String(50))
     # The notification this template is the default for, e.g. "job_booked".
     trigger: Mapped[str | None] = mapped_column(String(40), index=True)

@@ -178,6 +178,8 @@ def send_email(
     headers: dict[str, str] | None = None,
 ) -> str:
     """Send one email; returns SendGrid's X-Message-Id."""
+    # A header line break in a rendered subject would let a value inject headers.
+    subject = " ".join(subject.splitlines())
     mail = Mail(from_email=Email(from_email, from_name), to_emails=To(to), subject=subject)
     mail.add_content(Content("text/plain", text))
     if html:

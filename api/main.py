@@ -55,9 +55,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Refuse oversized bodies before anything parses them.
         length = request.headers.get("content-length")
         limit = settings.max_request_bytes
+        if request.url.path.startswith("/webhooks/email/inbound/"):
+            # Emails with attachments are larger; that endpoint also caps bodies it streams.
+            limit = max(limit, inbound_email.MAX_INBOUND_EMAIL_BYTES)
         if length is not None and (not length.isdigit() or int(length) > limit):
             return JSONResponse(
-                {"detail": f"request body larger than {settings.max_request_bytes} bytes"},
+                {"detail": f"request body larger than {limit} bytes"},
                 status_code=413,
             )
         return await call_next(request)

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     secret_key: SecretStr = Field(default=SecretStr("dev-only-secret-change-me"))
     max_request_bytes: int = 1_000_000
 
+    # SendGrid Inbound Parse is unsigned: it posts to /webhooks/email/inbound/<this secret>.
+    # None disables the endpoint (every request answers 404).
+    inbound_email_secret: SecretStr | None = None
+    # A larger inbound attachment is not stored; the message notes it instead.
+    max_attachment_bytes: int = 10_000_000
+
 
 @lru_cache
 def get_settings() -> Settings:

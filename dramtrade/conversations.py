@@ -51,6 +51,15 @@ def for_phone(session: Session, sub_account_id: uuid.UUID, e164: str) -> Convers
     return _get_or_create(session, sub_account_id, f"phone:{e164}", contact_phone=e164)
 
 
+def for_email(session: Session, sub_account_id: uuid.UUID, address: str) -> Conversation:
+    """The customer's thread when the address is known, else the unknown address's own thread."""
+    address = address.strip().lower()
+    customer = repositories.find_customer_by_email(session, sub_account_id, address)
+    if customer is not None:
+        return for_customer(session, customer)
+    return _get_or_create(session, sub_account_id, f"email:{address}", contact_email=address)
+
+
 def touch(conversation: Conversation, at: datetime, *, inbound: bool) -> None:
     conversation.last_message_at = at
     if inbound:

@@ -14,10 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dramtrade import consent, conversations, template_context, templating
+from dramtrade import consent, conversations, email_threading, template_context, templating
 from dramtrade.config import Settings
 from dramtrade.models import (
     Channel,
+    Conversation,
     Customer,
     CustomerEmail,
     CustomerPhone,
@@ -198,6 +199,9 @@ class SendPlan:
     from_name: str
     sub_account_id: uuid.UUID | None = None
     source: str = "manual"
+    # Email only: Reply-To (the conversation's reply address) and our Message-ID header.
+    reply_to: str | None = None
+    rfc_message_id: str | None = None
 
 
 def claim(session: Session, message_id: uuid.UUID) -> SendPlan | None:
@@ -223,6 +227,14 @@ def claim(session: Session, message_id: uuid.UUID) -> SendPlan | None:
             return None
     message.attempts += 1
     account = session.get_one(SubAccount, message.sub_account_id)
+    reply_to = None
+    if message.channel == Channel.email:
+        # Stored before the provider call, and reused by every retry of this row.
+        if message.rfc_message_id is None:
+            message.rfc_message_id = email_threading.new_message_id(account.sending_domain)
+        conversation = session.get_one(Conversation, message.conversation_id)
+        token = email_threading.ensure_reply_token(session, conversation)
+        reply_to = email_threading.reply_address(token, account.sending_domain)
     return SendPlan(
         sub_account_id=message.sub_account_id,
         source=message.source,
@@ -234,6 +246,8 @@ def claim(session: Session, message_id: uuid.UUID) -> SendPlan | None:
         subject=message.subject,
         html=message.html,
         from_name=account.from_name,
+        reply_to=reply_to,
+        rfc_message_id=message.rfc_message_id,
     )
 
 
@@ -249,6 +263,11 @@ def call_provider(settings: Settings, plan: SendPlan) -> tuple[str, str, int | N
             status_callback=f"{callback}?message_id={plan.message_id}",
         )
         return accepted.sid, accepted.status, accepted.num_segments
+    headers: dict[str, str] = {}
+    if plan.rfc_message_id:
+        headers["Message-ID"] = plan.rfc_message_id
+    if plan.source in NON_TRANSACTIONAL_SOURCES and plan.sub_account_id is not None:
+        headers.update(unsubscribe_headers(settings, plan.sub_account_id, plan.to))
     message_id = send_email(
         settings,
         from_email=plan.from_,
@@ -258,9 +277,8 @@ def call_provider(settings: Settings, plan: SendPlan) -> tuple[str, str, int | N
         text=plan.body,
         html=plan.html,
         custom_args={"message_id": str(plan.message_id)},
-        headers=unsubscribe_headers(settings, plan.sub_account_id, plan.to)
-        if plan.source in NON_TRANSACTIONAL_SOURCES and plan.sub_account_id is not None
-        else None,
+        reply_to=plan.reply_to,
+        headers=headers or None,
     )
     return message_id, "processed", None
 

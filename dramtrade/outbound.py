@@ -136,7 +136,7 @@ def notification_template(
         .where(
             Template.sub_account_id == sub_account_id,
             Template.trigger == trigger,
-            Template.channel == channel,
+            Template.channel.in_([channel.value, "both"]),
         )
         .order_by(Template.created_at)
         .limit(1)

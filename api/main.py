@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from api import unsubscribe
+from api.body_limit import BodySizeLimit
 from api.v1 import (
     conversations,
     customers,
@@ -48,22 +48,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
 
-    @app.middleware("http")
-    async def limit_body_size(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        # Refuse oversized bodies before anything parses them.
-        length = request.headers.get("content-length")
-        limit = settings.max_request_bytes
-        if request.url.path.startswith("/webhooks/email/inbound/"):
-            # Emails with attachments are larger; that endpoint also caps bodies it streams.
-            limit = max(limit, inbound_email.MAX_INBOUND_EMAIL_BYTES)
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return JSONResponse(
-                {"detail": f"request body larger than {limit} bytes"},
-                status_code=413,
-            )
-        return await call_next(request)
+    def body_limit(path: str) -> int:
+        if path.startswith("/webhooks/email/inbound/"):
+            # Emails with attachments are larger; that endpoint also caps what it streams.
+            return max(settings.max_request_bytes, inbound_email.MAX_INBOUND_EMAIL_BYTES)
+        return settings.max_request_bytes
+
+    app.add_middleware(BodySizeLimit, limit_for=body_limit)
 
     v1 = (
         customers,

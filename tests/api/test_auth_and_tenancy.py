@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -152,3 +153,18 @@ def test_nul_in_query_is_422_naming_it(client: TestClient, tenant: Tenant):
         response = client.get("/v1/customers", params=params, headers=tenant.headers)
         assert response.status_code == 422, (params, response.text)
         assert response.json()["detail"][0]["loc"] == ["query", next(iter(params))]
+
+
+def test_chunked_body_over_the_limit_is_413(client: TestClient, tenant: Tenant) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"first_name": "'
+        for _ in range(300):
+            yield b"x" * 4096  # ~1.2 MB without a Content-Length header
+        yield b'"}'
+
+    response = client.post(
+        "/v1/customers",
+        content=chunks(),
+        headers={**tenant.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413

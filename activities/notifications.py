@@ -62,7 +62,11 @@ def deliver_message(message_id: str) -> DeliveryResult:
         plan = outbound.claim(session, mid)
     if plan is None:
         with session_scope() as session:
-            status = session.get_one(Message, mid).status
+            message = session.get(Message, mid)
+            if message is None:
+                # Nothing to send and nothing will appear by retrying.
+                raise ApplicationError(f"message {message_id} does not exist", non_retryable=True)
+            status = message.status
         return DeliveryResult(message_id, status)
     try:
         _heartbeat()

@@ -82,7 +82,8 @@ def apply_send_faults(carrier: Carrier, api: Provider) -> None:
     """The rate forms, rolled once per send request before anything is accepted."""
     fault = carrier.store.roll_send_fault()
     if fault == "error":
-        raise provider_error(api, carrier.store.current_faults().error_status)
+        faults = carrier.store.current_faults()
+        raise provider_error(api, faults.error_status, retry_after=faults.error_retry_after)
     if fault == "rate_limit":
         retry_after = carrier.store.current_faults().rate_limit_retry_after
         raise provider_error(api, 429, retry_after=retry_after)
@@ -92,7 +93,8 @@ def apply_lost_response(carrier: Carrier, api: Provider) -> None:
     """After the send was carried out: the response may still be lost (count or rate form)."""
     raise_http_error_fault(carrier, api, after_accept=True)
     if carrier.store.roll_lost_response():
-        raise provider_error(api, carrier.store.current_faults().error_status)
+        faults = carrier.store.current_faults()
+        raise provider_error(api, faults.error_status, retry_after=faults.error_retry_after)
 
 
 def raise_http_error_fault(carrier: Carrier, api: Provider, *, after_accept: bool) -> None:

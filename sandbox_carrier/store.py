@@ -132,6 +132,8 @@ class Faults(BaseModel):
     # This fraction of send requests answers ``error_status`` before anything is accepted.
     error_rate: float = Field(default=0.0, ge=0, le=1)
     error_status: int = Field(default=500, ge=500, le=599)
+    # Sent as Retry-After with those errors (and lost responses); None sends none.
+    error_retry_after: int | None = Field(default=None, ge=0)
     # This fraction of send requests answers 429 with Retry-After: rate_limit_retry_after.
     rate_limit_rate: float = Field(default=0.0, ge=0, le=1)
     rate_limit_retry_after: int = Field(default=1, ge=0)
@@ -142,6 +144,9 @@ class Faults(BaseModel):
     # 503 (Retry-After: the seconds left) until ``outage_until`` (set by the carrier).
     outage_seconds: float = Field(default=0.0, ge=0, le=3600)
     outage_until: datetime | None = None
+    # Seconds before each SMS status callback and email event batch, instead of the
+    # configured CARRIER_CALLBACK_DELAY_SECONDS: late callbacks, as on a busy day.
+    callback_delay_seconds: float | None = Field(default=None, ge=0, le=600)
 
     def merged(self, update: Faults) -> Faults:
         """Add ``update`` on top of these faults (maps update, lists extend, scalars replace)."""
@@ -169,11 +174,13 @@ _SCALARS = (
     "seed",
     "error_rate",
     "error_status",
+    "error_retry_after",
     "rate_limit_rate",
     "rate_limit_retry_after",
     "lost_response_rate",
     "outage_seconds",
     "outage_until",
+    "callback_delay_seconds",
 )
 
 

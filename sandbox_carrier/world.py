@@ -190,6 +190,11 @@ class Carrier:
             params["ErrorCode"] = str(record.error_code)
         return params
 
+    def callback_delay(self) -> float:
+        """Seconds before each status callback / event batch (a fault may slow them down)."""
+        delay = self.store.current_faults().callback_delay_seconds
+        return self.config.callback_delay_seconds if delay is None else delay
+
     async def run_sms_lifecycle(self, sid: str, error_code: int | None) -> None:
         """queued -> sent -> delivered | undelivered, one signed callback per step, in order.
 
@@ -205,7 +210,7 @@ class Carrier:
         steps.append(("sent", None))
         steps.append(("undelivered", error_code) if error_code else ("delivered", None))
         for status, code in steps:
-            await asyncio.sleep(self.config.callback_delay_seconds)
+            await asyncio.sleep(self.callback_delay())
             changes: dict[str, Any] = {"status": status}
             if status == "sent":
                 changes["date_sent"] = utcnow()
@@ -298,11 +303,11 @@ class Carrier:
     async def run_email_events(self, records: list[EmailRecord], bounce: set[str]) -> None:
         """processed for every recipient, then delivered or bounce, as two signed batches."""
         generation = self.store.generation
-        await asyncio.sleep(self.config.callback_delay_seconds)
+        await asyncio.sleep(self.callback_delay())
         if self.store.generation != generation:  # traffic was cleared meanwhile
             return
         await self.deliver_sendgrid_events([self._email_event(r, "processed") for r in records])
-        await asyncio.sleep(self.config.callback_delay_seconds)
+        await asyncio.sleep(self.callback_delay())
         if self.store.generation != generation:
             return
         final: list[dict[str, Any]] = []

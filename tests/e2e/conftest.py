@@ -34,6 +34,19 @@ class Stack:
     carrier_url: str
     env: WorkflowEnvironment
     task_queue: str
+    worker: WorkerThread | None = None
+
+    def stop_worker(self) -> None:
+        """Stop the worker (it finishes the activities it is running, then stops polling)."""
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+
+    def start_worker(self) -> None:
+        """Start a fresh worker on the same task queue (after ``stop_worker``)."""
+        if self.worker is None:
+            target = self.env.client.service_client.config.target_host
+            self.worker = WorkerThread(target, self.task_queue).start()
 
     def carrier_messages(self, **filters: str) -> list[dict[str, object]]:
         response = httpx.get(f"{self.carrier_url}/_carrier/messages", params=filters)
@@ -141,11 +154,12 @@ async def stack(temporal_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
     )
     get_settings.cache_clear()
     api = ServerThread(create_app(), port=api_port).start()
-    worker = WorkerThread(target, task_queue).start()
+    stack = Stack(api.url, carrier.url, temporal_env, task_queue)
+    stack.start_worker()
     try:
-        yield Stack(api.url, carrier.url, temporal_env, task_queue)
+        yield stack
     finally:
-        worker.stop()
+        stack.stop_worker()
         api.stop()
         carrier.stop()
 

@@ -164,6 +164,10 @@ def email_events(session: Session, events: list[dict[str, Any]]) -> int:
         )
         if message is None:
             continue
+        if message.provider_id is None and sg_message_id:
+            # The event beat the send's own response, or that response was lost: either way
+            # the row now knows SendGrid has the email, and is never sent again.
+            message.provider_id = sg_message_id
         status = SENDGRID_EVENT_STATUS.get(name)
         if status and _apply_status(message, status, None):
             changed += 1

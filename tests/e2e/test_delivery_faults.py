@@ -235,3 +235,56 @@ async def test_each_message_once_under_faults_and_a_worker_restart(
     assert result.statuses == Counter({"delivered": n}), result.summary()
     assert result.mismatched_sids == 0, result.summary()
     assert result.retried > 0  # the faults did bite
+
+
+async def test_email_whose_response_was_lost_is_not_sent_again(
+    stack: Stack, live_tenant: Tenant
+) -> None:
+    """SendGrid has no lookup: the retry waits for the `processed` event of the first send."""
+    address = f"lost.{uuid.uuid4().hex[:8]}@example.com"
+    with session_scope() as session:
+        customer = Customer(sub_account_id=live_tenant.sub_account_id, first_name="Lost")
+        session.add(customer)
+        session.flush()
+        message_id = outbound.create(
+            session,
+            outbound.Draft(
+                sub_account_id=live_tenant.sub_account_id,
+                customer=customer,
+                channel=Channel.email,
+                to=address,
+                from_="office@example.com",
+                subject="Your invoice",
+                body="Thanks for your business",
+                source="notification",
+                trigger="invoice_sent",
+                idempotency_key=f"lost-email:{address}",
+            ),
+        ).id
+    # The answer is lost after acceptance and says "retry in 1 s"; the events come later.
+    _post_faults(
+        stack.carrier_url,
+        {
+            "http_errors": [
+                {"api": "sendgrid", "status": 500, "retry_after": 1, "after_accept": True}
+            ],
+            "callback_delay_seconds": 2.5,
+        },
+    )
+    try:
+        status = await stack.env.client.execute_workflow(
+            SendMessageWorkflow.run,
+            str(message_id),
+            id=workflow_id(str(message_id)),
+            task_queue=stack.task_queue,
+        )
+    finally:
+        httpx.delete(f"{stack.carrier_url}/_carrier/faults").raise_for_status()
+
+    wire = stack.carrier_messages(channel="email", to=address)
+    assert len(wire) == 1
+    assert status == "processed"
+    with session_scope() as session:
+        row = session.get_one(Message, message_id)
+        assert row.attempts == 2
+        assert row.provider_id == wire[0]["provider_id"]

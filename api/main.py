@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from api import unsubscribe
 from api.body_limit import BodySizeLimit
 from api.v1 import (
+    consent,
     conversations,
     customers,
     invoices,
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     v1 = (
         customers,
+        consent,
         jobs,
         job_events,
         invoices,

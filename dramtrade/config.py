@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,6 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SANDBOX_TWILIO_ACCOUNT_SID = "AC" + "0" * 32
 SANDBOX_TWILIO_AUTH_TOKEN = "sandbox-auth-token"  # noqa: S105 - public sandbox credential
 SANDBOX_SENDGRID_API_KEY = "SG.sandbox"
+
+# Who confirms an SMS STOP/START: the provider's own auto-reply, or our app.
+KeywordReplies = Literal["provider", "app"]
 
 
 class Settings(BaseSettings):
@@ -62,6 +66,13 @@ class Settings(BaseSettings):
     inbound_email_secret: SecretStr | None = None
     # A larger inbound attachment is not stored; the message notes it instead.
     max_attachment_bytes: int = 10_000_000
+
+    # Who confirms an inbound STOP or START (the customer must get exactly one confirmation).
+    # "provider": Twilio answers them itself on a long code (and then refuses our own STOP
+    # confirmation with 21610), so we record the consent change and send nothing. "app": we
+    # send our own confirmations, for a sender whose provider does not auto-reply. HELP is
+    # answered by us (business name and number) in both modes.
+    sms_keyword_replies: KeywordReplies = "provider"
 
 
 @lru_cache

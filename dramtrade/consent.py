@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dramtrade import conversations, outbound, repositories
+from dramtrade.config import KeywordReplies
 from dramtrade.models import (
     Channel,
     ConsentEvent,
@@ -313,11 +314,19 @@ def reply_text(kind: Keyword, business_name: str, business_phone: str) -> str:
     )
 
 
-def handle_inbound_keyword(session: Session, inbound: Message) -> uuid.UUID | None:
-    """Act on an inbound SMS that is a keyword: record it and write the one compliance reply.
+def handle_inbound_keyword(
+    session: Session, inbound: Message, keyword_replies: KeywordReplies
+) -> uuid.UUID | None:
+    """Act on an inbound SMS that is a keyword: record it and write our compliance reply.
+
+    The customer gets exactly one confirmation of a STOP or START: with ``"provider"``
+    keyword replies Twilio sends its own (and refuses ours to an opted-out number with
+    21610), so we only record the change; with ``"app"`` we write the reply. HELP is always
+    answered here, with the business name and number Twilio's generic reply lacks.
 
     Returns the id of the reply row to send (its idempotency key derives from the inbound
-    MessageSid, so a redelivered webhook never writes a second one), or None for a normal text.
+    MessageSid, so a redelivered webhook never writes a second one), or None when there is
+    nothing for us to send.
     """
     kind = keyword_of(inbound.body)
     if kind is None:
@@ -330,6 +339,8 @@ def handle_inbound_keyword(session: Session, inbound: Message) -> uuid.UUID | No
         opt_in_sms(session, sub_account_id, sender, detail=word, message_id=inbound.id)
     else:
         record_help(session, sub_account_id, sender, detail=word, message_id=inbound.id)
+    if kind != "help" and keyword_replies == "provider":
+        return None  # the provider's auto-reply is the one confirmation
     account = session.get_one(SubAccount, sub_account_id)
     body = reply_text(kind, account.name, account.business_phone or inbound.to_addr)
     return _compliance_reply(session, inbound, kind, body).id

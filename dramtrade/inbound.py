@@ -17,12 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dramtrade import consent, conversations
+from dramtrade.config import KeywordReplies
 from dramtrade.message_status import SENDGRID_EVENT_STATUS, advances
 from dramtrade.models import (
     Channel,
     Direction,
     Message,
     PhoneNumber,
+    SubAccount,
     WebhookEvent,
     utcnow,
 )
@@ -53,11 +55,14 @@ class ReceivedSms:
     to_send: list[uuid.UUID] = field(default_factory=list)
 
 
-def receive_sms(session: Session, params: Mapping[str, str]) -> ReceivedSms:
+def receive_sms(
+    session: Session, params: Mapping[str, str], keyword_replies: KeywordReplies
+) -> ReceivedSms:
     """File an inbound SMS in its thread and act on a STOP/START/HELP keyword.
 
-    A keyword's compliance reply is written as a pending row; the caller starts its send
-    after the commit. A redelivered webhook writes nothing new but names a reply still pending.
+    A keyword's compliance reply (if ours to send, see ``consent.handle_inbound_keyword``) is
+    written as a pending row; the caller starts its send after the commit. A redelivered
+    webhook writes nothing new but names a reply still pending.
     """
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     to_raw, from_raw = params.get("To", ""), params.get("From", "")
@@ -90,7 +95,7 @@ def receive_sms(session: Session, params: Mapping[str, str]) -> ReceivedSms:
     session.add(message)
     session.flush()
     conversations.touch(conversation, message.created_at, inbound=True)
-    reply_id = consent.handle_inbound_keyword(session, message)
+    reply_id = consent.handle_inbound_keyword(session, message, keyword_replies)
     return ReceivedSms(message, [reply_id] if reply_id else [])
 
 
@@ -163,6 +168,7 @@ def email_events(session: Session, events: list[dict[str, Any]]) -> int:
             session, "sendgrid", sg_message_id, str(event.get("message_id") or "") or None
         )
         if message is None:
+            _suppress_unmatched(session, event, name)
             continue
         if message.provider_id is None and sg_message_id:
             # The event beat the send's own response, or that response was lost: either way
@@ -171,12 +177,37 @@ def email_events(session: Session, events: list[dict[str, Any]]) -> int:
         status = SENDGRID_EVENT_STATUS.get(name)
         if status and _apply_status(message, status, None):
             changed += 1
-        if name == "bounce" and event.get("type") == "bounce":
+        reason = _suppressing_reason(event, name)
+        if reason == "hard bounce":
             message.error_message = str(event.get("reason") or "bounced")[:500]
-            _suppress(session, message, "hard bounce")
-        elif name in SUPPRESSING_EVENTS:
-            _suppress(session, message, name)
+        if reason is not None:
+            _suppress(session, message, reason)
     return changed
+
+
+def _suppressing_reason(event: Mapping[str, Any], name: str) -> str | None:
+    """Why this event suppresses the address (a hard bounce, a spam report, ...), or None."""
+    if name == "bounce" and event.get("type") == "bounce":
+        return "hard bounce"
+    return name if name in SUPPRESSING_EVENTS else None
+
+
+def _suppress_unmatched(session: Session, event: Mapping[str, Any], name: str) -> None:
+    """A suppressing event for an email with no message row here (e.g. the row was deleted):
+    the ``sub_account_id`` custom arg we sent names the sub-account, so the address is still
+    suppressed there, but only when it names one that exists."""
+    reason = _suppressing_reason(event, name)
+    email = str(event.get("email") or "").strip()
+    if reason is None or not email:
+        return
+    try:
+        sub_account_id = uuid.UUID(str(event.get("sub_account_id") or ""))
+    except ValueError:
+        return
+    if session.get(SubAccount, sub_account_id) is None:
+        log.warning("SendGrid %s event for unknown sub-account %s", name, sub_account_id)
+        return
+    consent.suppress_email(session, sub_account_id, email, reason)
 
 
 def _suppress(session: Session, message: Message, reason: str) -> None:

@@ -251,6 +251,15 @@ def claim(session: Session, message_id: uuid.UUID) -> SendPlan | None:
     )
 
 
+def email_custom_args(plan: SendPlan) -> dict[str, str]:
+    """SendGrid echoes these in every event: the row, and the sub-account for an event whose
+    row cannot be found (so a bounce or spam report still suppresses in the right one)."""
+    args = {"message_id": str(plan.message_id)}
+    if plan.sub_account_id is not None:
+        args["sub_account_id"] = str(plan.sub_account_id)
+    return args
+
+
 def call_provider(settings: Settings, plan: SendPlan) -> tuple[str, str, int | None]:
     """Make the provider call; returns (provider id, status, segments)."""
     if plan.channel == Channel.sms:
@@ -276,7 +285,7 @@ def call_provider(settings: Settings, plan: SendPlan) -> tuple[str, str, int | N
         subject=plan.subject or "",
         text=plan.body,
         html=plan.html,
-        custom_args={"message_id": str(plan.message_id)},
+        custom_args=email_custom_args(plan),
         reply_to=plan.reply_to,
         headers=headers or None,
     )

@@ -39,6 +39,18 @@ OPT_OUT_KEYWORDS = frozenset(
     {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
 )
 OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
+HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+
+# Twilio's default auto-replies to those keywords on a long code (twilio_messaging.md section 5).
+OPT_OUT_REPLY = (
+    "You have successfully been unsubscribed. You will not receive any more messages from "
+    "this number. Reply START to resubscribe."
+)
+OPT_IN_REPLY = (
+    "You have successfully been resubscribed to messages from this number. Reply HELP for "
+    "help. Reply STOP to unsubscribe. Msg&Data Rates May Apply."
+)
+HELP_REPLY = "Reply STOP to unsubscribe. Msg&Data Rates May Apply."
 
 CARRIER_ERROR_MESSAGES: dict[int, str] = {
     30001: "Queue overflow",
@@ -244,11 +256,8 @@ class Carrier:
             date_sent=utcnow(),
         )
         self.store.add_sms(record)
-        keyword = body.strip().upper()
-        if self.config.opt_out_handling and keyword in OPT_OUT_KEYWORDS:
-            self.store.block(to, from_)
-        elif self.config.opt_out_handling and keyword in OPT_IN_KEYWORDS:
-            self.store.unblock(to, from_)
+        if self.config.opt_out_handling:
+            self.handle_keyword(from_, to, body)
 
         number = self.store.find_number(to)
         url = (number.sms_url if number else None) or self.config.default_sms_url
@@ -277,6 +286,40 @@ class Carrier:
             "ApiVersion": API_VERSION,
         }
         return record, await self.deliver_twilio(url, params, method)
+
+    def handle_keyword(self, customer: str, business: str, body: str) -> SmsRecord | None:
+        """Twilio's own keyword handling on a long code: STOP blocks the pair, START lifts the
+        block, and each of STOP, START and HELP gets Twilio's default auto-reply, carried like
+        any SMS (direction ``outbound-reply``, delivered at once, no status callback). The
+        inbound message is still forwarded to the webhook by the caller, as Twilio does."""
+        keyword = body.strip().upper()  # a single word only: "STOP PLEASE" is a message
+        if keyword in OPT_OUT_KEYWORDS:
+            self.store.block(business, customer)
+            reply = OPT_OUT_REPLY
+        elif keyword in OPT_IN_KEYWORDS:
+            self.store.unblock(business, customer)
+            reply = OPT_IN_REPLY
+        elif keyword in HELP_KEYWORDS:
+            reply = HELP_REPLY
+        else:
+            return None
+        now = utcnow()
+        record = SmsRecord(
+            sid=new_sid("SM"),
+            account_sid=self.config.twilio_account_sid,
+            from_=business,
+            to=customer,
+            body=reply,
+            direction="outbound-reply",
+            status="delivered",
+            num_segments=count_segments(reply),
+            seq=self.store.next_seq(),
+            date_created=now,
+            date_updated=now,
+            date_sent=now,
+        )
+        self.store.add_sms(record)
+        return record
 
     # --- email events ----------------------------------------------------------------------
 

@@ -76,7 +76,7 @@ def inbound_sms(
     request: Request,
     background: BackgroundTasks,
 ) -> Response:
-    received = inbound.receive_sms(session, params)
+    received = inbound.receive_sms(session, params, settings.sms_keyword_replies)
     if received.to_send:
         # Runs after the session has committed and the answer has gone out.
         background.add_task(start_sends, request, settings, received.to_send)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from dramtrade import consent
 from dramtrade import repositories as repo
 from dramtrade.errors import Conflict, InvalidInput, NotFound
 from dramtrade.models import Customer, CustomerEmail, CustomerPhone, SubAccount, utcnow
@@ -182,6 +183,8 @@ def create_customer(session: Session, account: SubAccount, data: CustomerCreate)
         session.flush()
         _replace_phones(session, customer, phones, existing=False)
         _replace_emails(session, customer, emails, existing=False)
+    # A number that already opted out, or an address already suppressed, shows at once.
+    consent.refresh_customer(session, customer)
     return customer
 
 
@@ -216,6 +219,9 @@ def update_customer(
         if emails is not None:
             _replace_emails(session, customer, emails, existing=True)
         customer.updated_at = utcnow()
+    if phones is not None or emails is not None:
+        # The summary follows the numbers and addresses the customer has now.
+        consent.refresh_customer(session, customer)
     return customer
 
 

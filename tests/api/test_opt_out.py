@@ -1,9 +1,12 @@
-"""STOP, START and HELP through the signed Twilio webhook: recorded at once, one reply per
-inbound message however often the webhook is delivered, the reply's send started after commit."""
+"""STOP, START and HELP through the signed Twilio webhook: recorded at once, at most one reply
+per inbound message however often the webhook is delivered, the reply's send started after
+commit. With ``sms_keyword_replies="provider"`` (the default) Twilio confirms STOP and START
+itself, so we write no reply for them; with ``"app"`` we do. HELP is ours in both modes."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,9 +15,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.v1 import consent as consent_api
 from dramtrade import consent, outbound
-from dramtrade.models import Channel, ConsentEvent, CustomerEmail, Message, SmsConsent
+from dramtrade.config import KeywordReplies, get_settings
+from dramtrade.models import (
+    Channel,
+    ConsentEvent,
+    Customer,
+    CustomerEmail,
+    Message,
+    SmsConsent,
+)
 from tests.api.test_webhooks import SMS_URL, add_customer, inbound_params, signed_post
 from tests.conftest import Tenant
 
@@ -39,6 +49,27 @@ def temporal(client: TestClient) -> FakeTemporal:
     return fake
 
 
+@pytest.fixture
+def app_replies(client: TestClient) -> Iterator[None]:
+    """The app, not the provider, confirms STOP and START."""
+    yield from _keyword_replies(client, "app")
+
+
+def _keyword_replies(client: TestClient, mode: KeywordReplies) -> Iterator[None]:
+    settings = get_settings().model_copy(update={"sms_keyword_replies": mode})
+    app = client.app
+    app.dependency_overrides[get_settings] = lambda: settings  # type: ignore[attr-defined]
+    yield
+    app.dependency_overrides.pop(get_settings)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=["provider", "app"])
+def either_mode(request: pytest.FixtureRequest, client: TestClient) -> Iterator[str]:
+    mode: KeywordReplies = request.param
+    for _ in _keyword_replies(client, mode):
+        yield mode
+
+
 def replies(session: Session, tenant: Tenant) -> list[Message]:
     session.expire_all()
     return list(
@@ -60,8 +91,55 @@ def trail(session: Session, tenant: Tenant) -> list[ConsentEvent]:
     )
 
 
-def test_stop_delivered_three_times_opts_out_once_with_one_reply(
+def test_provider_mode_stop_delivered_three_times_is_recorded_once_and_not_answered(
     client: TestClient, tenant: Tenant, db_session: Session, temporal: FakeTemporal
+) -> None:
+    # The default: Twilio blocks the number and sends its own confirmation; ours would be a
+    # second one (and Twilio would refuse it with 21610 anyway).
+    assert get_settings().sms_keyword_replies == "provider"
+    customer = add_customer(db_session, tenant, PHONE)
+    params = inbound_params(tenant, PHONE, "Stop!")
+    for _ in range(3):
+        assert signed_post(client, SMS_URL, params).status_code == 200  # type: ignore[attr-defined]
+
+    row = db_session.scalars(
+        select(SmsConsent).where(SmsConsent.sub_account_id == tenant.sub_account_id)
+    ).one()
+    assert (row.e164, row.opted_out) == (PHONE, True)
+    inbound = db_session.scalars(
+        select(Message).where(Message.provider_id == params["MessageSid"])
+    ).one()
+    assert [
+        (e.action, e.detail, e.message_id, e.customer_id) for e in trail(db_session, tenant)
+    ] == [("opt_out", "STOP", inbound.id, customer.id)]
+    db_session.refresh(customer)
+    assert customer.sms_opted_out and customer.sms_opted_out_at == row.changed_at
+    assert replies(db_session, tenant) == []
+    assert temporal.started == []
+
+
+def test_provider_mode_start_reverses_without_a_reply_of_ours(
+    client: TestClient, tenant: Tenant, db_session: Session, temporal: FakeTemporal
+) -> None:
+    customer = add_customer(db_session, tenant, PHONE)
+    signed_post(client, SMS_URL, inbound_params(tenant, PHONE, "STOP"))
+    signed_post(client, SMS_URL, inbound_params(tenant, PHONE, "yes"))
+    assert not consent.sms_opted_out(db_session, tenant.sub_account_id, PHONE)
+    db_session.refresh(customer)
+    assert not customer.sms_opted_out
+    assert [(e.action, e.detail) for e in trail(db_session, tenant)] == [
+        ("opt_out", "STOP"),
+        ("opt_in", "YES"),
+    ]
+    assert replies(db_session, tenant) == [] and temporal.started == []
+
+
+def test_app_mode_stop_delivered_three_times_opts_out_once_with_one_reply(
+    client: TestClient,
+    tenant: Tenant,
+    db_session: Session,
+    temporal: FakeTemporal,
+    app_replies: None,
 ) -> None:
     customer = add_customer(db_session, tenant, PHONE)
     params = inbound_params(tenant, PHONE, " Stop. ")
@@ -93,7 +171,11 @@ def test_stop_delivered_three_times_opts_out_once_with_one_reply(
 
 
 def test_after_stop_automated_sms_is_suppressed_but_the_reply_goes(
-    client: TestClient, tenant: Tenant, db_session: Session, temporal: FakeTemporal
+    client: TestClient,
+    tenant: Tenant,
+    db_session: Session,
+    temporal: FakeTemporal,
+    app_replies: None,
 ) -> None:
     customer = add_customer(db_session, tenant, PHONE)
     reminder = outbound.create(
@@ -115,8 +197,12 @@ def test_after_stop_automated_sms_is_suppressed_but_the_reply_goes(
     assert outbound.claim(db_session, reply.id) is not None
 
 
-def test_start_reverses_with_a_confirmation(
-    client: TestClient, tenant: Tenant, db_session: Session, temporal: FakeTemporal
+def test_app_mode_start_reverses_with_a_confirmation(
+    client: TestClient,
+    tenant: Tenant,
+    db_session: Session,
+    temporal: FakeTemporal,
+    app_replies: None,
 ) -> None:
     customer = add_customer(db_session, tenant, PHONE)
     signed_post(client, SMS_URL, inbound_params(tenant, PHONE, "STOP"))
@@ -134,12 +220,20 @@ def test_start_reverses_with_a_confirmation(
     assert len(temporal.started) == 2
 
 
-def test_help_answers_with_the_business_name_and_number(
-    client: TestClient, tenant: Tenant, db_session: Session, temporal: FakeTemporal
+def test_help_answers_with_the_business_name_and_number_in_either_mode(
+    client: TestClient,
+    tenant: Tenant,
+    db_session: Session,
+    temporal: FakeTemporal,
+    either_mode: str,
 ) -> None:
     add_customer(db_session, tenant, PHONE)
-    signed_post(client, SMS_URL, inbound_params(tenant, PHONE, "help"))
+    params = inbound_params(tenant, PHONE, "help")
+    for _ in range(3):
+        assert signed_post(client, SMS_URL, params).status_code == 200  # type: ignore[attr-defined]
     [reply] = replies(db_session, tenant)
+    assert (reply.trigger, reply.to_addr, reply.from_addr) == ("help", PHONE, tenant.phone_number)
+    assert {wf for wf, _ in temporal.started} == {f"message-{reply.id}"}
     assert reply.body == (
         f"Lone Star Comfort: For help, call {tenant.phone_number}. "
         "Reply STOP to unsubscribe. Msg&data rates may apply."
@@ -158,8 +252,12 @@ def test_a_sentence_with_stop_in_it_is_just_a_message(
     assert temporal.started == []
 
 
-def test_stop_from_an_unknown_number_is_honoured_and_answered(
-    client: TestClient, tenant: Tenant, db_session: Session, temporal: FakeTemporal
+def test_stop_from_an_unknown_number_is_honoured_and_answered_in_app_mode(
+    client: TestClient,
+    tenant: Tenant,
+    db_session: Session,
+    temporal: FakeTemporal,
+    app_replies: None,
 ) -> None:
     signed_post(client, SMS_URL, inbound_params(tenant, "+15125550162", "QUIT"))
     assert consent.sms_opted_out(db_session, tenant.sub_account_id, "+15125550162")
@@ -168,8 +266,20 @@ def test_stop_from_an_unknown_number_is_honoured_and_answered(
     assert len(temporal.started) == 1
 
 
-def test_temporal_down_still_answers_200_and_a_redelivery_starts_the_send(
+def test_stop_from_an_unknown_number_is_honoured_in_provider_mode(
     client: TestClient, tenant: Tenant, db_session: Session, temporal: FakeTemporal
+) -> None:
+    signed_post(client, SMS_URL, inbound_params(tenant, "+15125550163", "QUIT"))
+    assert consent.sms_opted_out(db_session, tenant.sub_account_id, "+15125550163")
+    assert replies(db_session, tenant) == [] and temporal.started == []
+
+
+def test_temporal_down_still_answers_200_and_a_redelivery_starts_the_send(
+    client: TestClient,
+    tenant: Tenant,
+    db_session: Session,
+    temporal: FakeTemporal,
+    app_replies: None,
 ) -> None:
     add_customer(db_session, tenant, PHONE)
     params = inbound_params(tenant, PHONE, "STOP")
@@ -203,7 +313,6 @@ def test_consent_endpoint_shows_state_and_history(
     db_session: Session,
     temporal: FakeTemporal,
 ) -> None:
-    client.app.include_router(consent_api.router, prefix="/v1")  # type: ignore[attr-defined]
     customer = add_customer(db_session, tenant, PHONE)
     db_session.add(
         CustomerEmail(
@@ -235,3 +344,48 @@ def test_consent_endpoint_shows_state_and_history(
     assert foreign.status_code == 404
     missing = client.get(f"/v1/customers/{uuid.uuid4()}/consent", headers=tenant.headers)
     assert missing.status_code == 404
+
+
+def test_a_customer_given_an_opted_out_number_or_suppressed_address_shows_it(
+    client: TestClient, tenant: Tenant, db_session: Session, temporal: FakeTemporal
+) -> None:
+    # The number texted STOP, and the address bounced, before either was on file.
+    signed_post(client, SMS_URL, inbound_params(tenant, PHONE, "STOP"))
+    consent.suppress_email(db_session, tenant.sub_account_id, "dana@example.com", "hard bounce")
+    db_session.flush()
+
+    created = client.post(
+        "/v1/customers",
+        headers=tenant.headers,
+        json={
+            "first_name": "Dana",
+            "phones": [{"number": PHONE}],
+            "emails": [{"email": "dana@example.com"}],
+        },
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["sms_opted_out"] is True and body["sms_opted_out_at"] is not None
+    assert body["email_suppressed"] is True and body["email_suppressed_reason"] == "hard bounce"
+    customer_id = body["id"]
+    stored = db_session.get_one(Customer, uuid.UUID(customer_id))
+    db_session.refresh(stored)
+    assert stored.sms_opted_out and stored.email_suppressed
+
+    # Replaced by a number and an address in good standing: the summary follows.
+    updated = client.patch(
+        f"/v1/customers/{customer_id}",
+        headers=tenant.headers,
+        json={"phones": [{"number": "+15125550164"}], "emails": [{"email": "d@example.com"}]},
+    )
+    assert updated.status_code == 200, updated.text
+    body = updated.json()
+    assert body["sms_opted_out"] is False and body["sms_opted_out_at"] is None
+    assert body["email_suppressed"] is False and body["email_suppressed_reason"] is None
+
+    # And back to the opted-out number alone.
+    again = client.patch(
+        f"/v1/customers/{customer_id}", headers=tenant.headers, json={"phones": [{"number": PHONE}]}
+    )
+    assert again.json()["sms_opted_out"] is True
+    assert again.json()["email_suppressed"] is False

@@ -15,9 +15,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dramtrade import conversations
+from dramtrade import consent, conversations
 from dramtrade.config import get_settings
-from dramtrade.models import Channel, Customer, CustomerPhone, Message, WebhookEvent
+from dramtrade.models import (
+    Channel,
+    Customer,
+    CustomerPhone,
+    EmailSuppression,
+    Message,
+    WebhookEvent,
+)
 from dramtrade.outbound import Draft, create
 from dramtrade.webhook_security import twilio_signature
 from tests.conftest import Tenant
@@ -298,3 +305,60 @@ def test_tampered_or_stale_sendgrid_events_are_403(
         assert response.status_code == 403
     db_session.expire_all()
     assert db_session.get_one(Message, message.id).status == "processed"
+
+
+def _post_events(
+    client: TestClient, key: ec.EllipticCurvePrivateKey, events: list[dict[str, object]]
+) -> int:
+    body = _events_body(events)
+    ts = str(int(time.time()))
+    headers = {
+        "X-Twilio-Email-Event-Webhook-Signature": _sign(key, body, ts),
+        "X-Twilio-Email-Event-Webhook-Timestamp": ts,
+        "Content-Type": "application/json",
+    }
+    response = client.post("/webhooks/sendgrid/events", content=body, headers=headers)
+    return response.status_code
+
+
+def test_suppressing_events_without_a_message_row_use_the_sub_account_custom_arg(
+    client: TestClient,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    db_session: Session,
+    sendgrid_key: ec.EllipticCurvePrivateKey,
+) -> None:
+    """A bounce or spam report for an email whose row is not found (no message_id match, no
+    sg_message_id match) still suppresses the address in the sub-account it names, and only
+    when that custom arg parses and names an existing sub-account."""
+
+    def event(email: str, name: str, sub_account_id: object, **extra: object) -> dict[str, object]:
+        return {
+            "email": email,
+            "event": name,
+            "sg_event_id": uuid.uuid4().hex,
+            "sg_message_id": f"Unknown{uuid.uuid4().hex[:8]}.filterdrecv-1",
+            "timestamp": int(time.time()),
+            "message_id": str(uuid.uuid4()),
+            "sub_account_id": str(sub_account_id),
+            **extra,
+        }
+
+    events = [
+        event("bounced@example.com", "bounce", tenant.sub_account_id, type="bounce"),
+        event("Spam@Example.com", "spamreport", tenant.sub_account_id),
+        event("soft@example.com", "bounce", tenant.sub_account_id, type="blocked"),
+        event("delivered@example.com", "delivered", tenant.sub_account_id),
+        event("garbage@example.com", "spamreport", "not-a-uuid"),
+        event("nobody@example.com", "spamreport", uuid.uuid4()),
+    ]
+    assert _post_events(client, sendgrid_key, events) == 204
+    db_session.expire_all()
+    suppressions = db_session.scalars(
+        select(EmailSuppression).order_by(EmailSuppression.email)
+    ).all()
+    assert [(s.sub_account_id, s.email, s.reason) for s in suppressions] == [
+        (tenant.sub_account_id, "bounced@example.com", "hard bounce"),
+        (tenant.sub_account_id, "spam@example.com", "spamreport"),
+    ]
+    assert not consent.email_suppressed(db_session, other_tenant.sub_account_id, "spam@example.com")

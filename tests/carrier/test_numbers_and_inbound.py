@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from sandbox_carrier import CarrierConfig
+from sandbox_carrier.world import Carrier
 from tests.carrier.conftest import ACCOUNT_SID, AUTH_TOKEN, Receiver, carried
 
 BUSINESS = "+15550100001"
@@ -142,3 +146,73 @@ def test_stop_blocks_further_sends_like_twilio(twilio: Client, http: httpx.Clien
     assert (info.value.status, info.value.code) == (400, 21610)
     http.post("/_carrier/inbound/sms", json={"from": CUSTOMER, "to": BUSINESS, "body": "START"})
     assert twilio.messages.create(to=CUSTOMER, from_=BUSINESS, body="welcome back").sid
+
+
+TWILIO_STOP_REPLY = (
+    "You have successfully been unsubscribed. You will not receive any more messages from "
+    "this number. Reply START to resubscribe."
+)
+TWILIO_START_REPLY = (
+    "You have successfully been resubscribed to messages from this number. Reply HELP for "
+    "help. Reply STOP to unsubscribe. Msg&Data Rates May Apply."
+)
+TWILIO_HELP_REPLY = "Reply STOP to unsubscribe. Msg&Data Rates May Apply."
+
+
+@pytest.mark.parametrize(
+    ("body", "reply"),
+    [(w, TWILIO_STOP_REPLY) for w in
+     ("STOP", "stopall", "Unsubscribe", "CANCEL", "end", "QUIT", "revoke", "OPTOUT")]
+    + [(w, TWILIO_START_REPLY) for w in ("START", "yes", "Unstop")]
+    + [(w, TWILIO_HELP_REPLY) for w in ("HELP", " info ")],
+)  # fmt: skip
+def test_keywords_get_twilios_auto_reply_and_still_reach_the_webhook(
+    twilio: Client, http: httpx.Client, recv: Receiver, recv_url: str, body: str, reply: str
+) -> None:
+    twilio.incoming_phone_numbers.create(phone_number=BUSINESS, sms_url=f"{recv_url}/sms/business")
+    result = http.post(
+        "/_carrier/inbound/sms", json={"from": CUSTOMER, "to": BUSINESS, "body": body}
+    ).json()
+    assert result["webhook_status"] == 200
+    (hit,) = recv.at("/sms/business")
+    assert hit.params["Body"] == body and hit.params["MessageSid"] == result["sid"]
+
+    inbound, auto_reply = carried(http)
+    assert (inbound["direction"], inbound["provider_id"]) == ("inbound", result["sid"])
+    assert (auto_reply["direction"], auto_reply["from"], auto_reply["to"]) == (
+        "outbound",
+        BUSINESS,
+        CUSTOMER,
+    )
+    assert (auto_reply["body"], auto_reply["status"]) == (reply, "delivered")
+    assert auto_reply["provider_id"].startswith("SM")
+    assert auto_reply["provider_id"] != result["sid"]
+    fetched = twilio.messages(auto_reply["provider_id"]).fetch()
+    assert (fetched.direction, fetched.status, fetched.body) == (
+        "outbound-reply",
+        "delivered",
+        reply,
+    )
+    assert fetched.date_sent is not None
+
+
+@pytest.mark.parametrize("body", ["STOP PLEASE", "please stop", "help me", "Running late?"])
+def test_other_messages_get_no_auto_reply(http: httpx.Client, body: str) -> None:
+    http.post("/_carrier/inbound/sms", json={"from": CUSTOMER, "to": BUSINESS, "body": body})
+    assert [m["direction"] for m in carried(http)] == ["inbound"]
+
+
+def test_stop_then_start_each_answered_once(twilio: Client, http: httpx.Client) -> None:
+    for body in ("STOP", "START"):
+        http.post("/_carrier/inbound/sms", json={"from": CUSTOMER, "to": BUSINESS, "body": body})
+    replies = [m["body"] for m in carried(http, direction="outbound")]
+    assert replies == [TWILIO_STOP_REPLY, TWILIO_START_REPLY]
+    assert twilio.messages.create(to=CUSTOMER, from_=BUSINESS, body="welcome back").sid
+
+
+def test_without_opt_out_handling_there_is_no_block_and_no_auto_reply() -> None:
+    carrier = Carrier(CarrierConfig(opt_out_handling=False))
+    record, webhook = asyncio.run(carrier.receive_sms(CUSTOMER, BUSINESS, "STOP"))
+    assert webhook is None  # no SmsUrl anywhere
+    assert [r.sid for r in carrier.store.list_sms()] == [record.sid]
+    assert not carrier.store.is_blocked(BUSINESS, CUSTOMER)

@@ -10,8 +10,8 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dramtrade import consent, outbound
-from dramtrade.config import get_settings
+from dramtrade import consent, conversations, outbound
+from dramtrade.config import KeywordReplies, get_settings
 from dramtrade.models import (
     Channel,
     ConsentEvent,
@@ -90,6 +90,97 @@ def test_every_keyword_in_any_case(word: str, kind: str) -> None:
 )
 def test_only_a_whole_message_that_is_one_keyword_counts(body: str, kind: str | None) -> None:
     assert consent.keyword_of(body) == kind
+
+
+# --- keyword handling -------------------------------------------------------------------------
+
+
+def inbound(session: Session, tenant: Tenant, body: str, sender: str = PHONE) -> Message:
+    conversation = conversations.for_phone(session, tenant.sub_account_id, sender)
+    message = Message(
+        sub_account_id=tenant.sub_account_id,
+        conversation_id=conversation.id,
+        customer_id=conversation.customer_id,
+        direction="inbound",
+        channel=Channel.sms,
+        source="inbound",
+        from_addr=sender,
+        to_addr=tenant.phone_number,
+        body=body,
+        status="received",
+        provider="twilio",
+        provider_id="SM" + uuid.uuid4().hex,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+@pytest.mark.parametrize("body", ["STOP", "start"])
+def test_provider_mode_records_stop_and_start_but_writes_no_reply(
+    db_session: Session, tenant: Tenant, body: str
+) -> None:
+    customer = customer_with(db_session, tenant)
+    message = inbound(db_session, tenant, body)
+    assert consent.handle_inbound_keyword(db_session, message, "provider") is None
+    [event] = events(db_session, tenant)
+    assert (event.action, event.detail, event.message_id, event.customer_id) == (
+        "opt_out" if body == "STOP" else "opt_in",
+        body.upper(),
+        message.id,
+        customer.id,
+    )
+    assert consent.sms_opted_out(db_session, tenant.sub_account_id, PHONE) == (body == "STOP")
+    outbound_rows = db_session.scalars(
+        select(Message).where(
+            Message.sub_account_id == tenant.sub_account_id, Message.direction == "outbound"
+        )
+    ).all()
+    assert outbound_rows == []
+
+
+@pytest.mark.parametrize(
+    ("body", "trigger", "words"),
+    [
+        ("STOP", "opt_out", "Reply START to resubscribe"),
+        ("unstop", "opt_in", "Reply STOP to unsubscribe"),
+        ("HELP", "help", "For help, call"),
+    ],
+)
+def test_app_mode_writes_one_reply_per_inbound_message(
+    db_session: Session, tenant: Tenant, body: str, trigger: str, words: str
+) -> None:
+    customer_with(db_session, tenant)
+    message = inbound(db_session, tenant, body)
+    reply_id = consent.handle_inbound_keyword(db_session, message, "app")
+    assert reply_id is not None
+    assert consent.handle_inbound_keyword(db_session, message, "app") == reply_id  # redelivery
+    reply = db_session.get_one(Message, reply_id)
+    assert (reply.source, reply.trigger, reply.status) == ("compliance", trigger, "pending")
+    assert (reply.to_addr, reply.from_addr) == (PHONE, tenant.phone_number)
+    assert reply.body.startswith("Lone Star Comfort: ") and words in reply.body
+
+
+@pytest.mark.parametrize("mode", ["provider", "app"])
+def test_help_is_answered_by_us_with_business_name_and_number_in_both_modes(
+    db_session: Session, tenant: Tenant, mode: KeywordReplies
+) -> None:
+    message = inbound(db_session, tenant, "info", sender="+15125550999")  # unknown number
+    reply_id = consent.handle_inbound_keyword(db_session, message, mode)
+    assert reply_id is not None
+    reply = db_session.get_one(Message, reply_id)
+    assert reply.body == (
+        f"Lone Star Comfort: For help, call {tenant.phone_number}. "
+        "Reply STOP to unsubscribe. Msg&data rates may apply."
+    )
+    assert [e.action for e in events(db_session, tenant)] == ["help"]
+
+
+def test_a_normal_text_is_not_a_keyword_in_either_mode(db_session: Session, tenant: Tenant) -> None:
+    message = inbound(db_session, tenant, "Stop by at 3?")
+    assert consent.handle_inbound_keyword(db_session, message, "app") is None
+    assert consent.handle_inbound_keyword(db_session, message, "provider") is None
+    assert events(db_session, tenant) == []
 
 
 # --- consent records --------------------------------------------------------------------------
@@ -329,9 +420,11 @@ def test_only_campaign_email_carries_list_unsubscribe(
     db_session: Session, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sent: list[dict[str, str] | None] = []
+    custom_args: list[object] = []
 
     def fake_send_email(settings: object, **kwargs: object) -> str:
         sent.append(kwargs.get("headers"))  # type: ignore[arg-type]
+        custom_args.append(kwargs.get("custom_args"))
         return "x-message-id"
 
     monkeypatch.setattr(outbound, "send_email", fake_send_email)
@@ -348,3 +441,10 @@ def test_only_campaign_email_carries_list_unsubscribe(
     assert "/unsubscribe/" in campaign["List-Unsubscribe"]
     for transactional in (notification, manual):
         assert "List-Unsubscribe" not in (transactional or {})
+    # Every email names its row and its sub-account for SendGrid's events.
+    assert all(
+        isinstance(args, dict)
+        and set(args) == {"message_id", "sub_account_id"}
+        and args["sub_account_id"] == str(tenant.sub_account_id)
+        for args in custom_args
+    ), custom_args

@@ -40,7 +40,7 @@ async def run(n: int, outage: float) -> int:
 
     database = f"dramtrade_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{database}"')  # type: ignore[arg-type]
+        conn.execute(f'CREATE DATABASE "{database}"')
     base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
     os.environ["DRAMTRADE_DATABASE_URL"] = f"{base}/{database}"
 
@@ -142,7 +142,7 @@ async def run(n: int, outage: float) -> int:
             server.stop()
         await env.shutdown()
         with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')  # type: ignore[arg-type]
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def main() -> None:

@@ -29,6 +29,14 @@ def _customer(client: TestClient, tenant: Tenant, phone: str = "+15125550160") -
     return str(response.json()["id"])
 
 
+def tenant_messages(tenant: Tenant) -> Any:
+    return (
+        select(func.count())
+        .select_from(Message)
+        .where(Message.sub_account_id == tenant.sub_account_id)
+    )
+
+
 def _locs(response: Any) -> list[str]:
     return [str(d["loc"][-1]) for d in response.json()["detail"]]
 
@@ -53,7 +61,7 @@ def test_bad_manual_send_is_422_naming_the_field(
     )
     assert response.status_code == 422, response.text
     assert field in _locs(response)
-    assert db_session.scalar(select(func.count()).select_from(Message)) == 0
+    assert db_session.scalar(tenant_messages(tenant)) == 0
 
 
 def test_sms_with_email_fields_and_foreign_customer_are_422(
@@ -88,7 +96,7 @@ def test_manual_sms_to_an_opted_out_number_needs_confirmation(
     assert response.status_code == 409
     assert "opted out" in response.json()["detail"]
     assert "confirm_opted_out" in response.json()["detail"]
-    assert db_session.scalar(select(func.count()).select_from(Message)) == 0
+    assert db_session.scalar(tenant_messages(tenant)) == 0
 
 
 def test_idempotency_key_reused_for_another_customer_is_409(

@@ -49,9 +49,15 @@ def test_one_click_post_suppresses_once(
         assert response.status_code == 200  # type: ignore[attr-defined]
         assert "location" not in response.headers  # type: ignore[attr-defined]
     assert consent.email_suppressed(db_session, tenant.sub_account_id, EMAIL)
-    suppression = db_session.scalars(select(EmailSuppression)).one()
+    suppression = db_session.scalars(
+        select(EmailSuppression).where(EmailSuppression.sub_account_id == tenant.sub_account_id)
+    ).one()
     assert suppression.reason == "unsubscribe link"
-    count = db_session.scalar(select(func.count()).select_from(ConsentEvent))
+    count = db_session.scalar(
+        select(func.count())
+        .select_from(ConsentEvent)
+        .where(ConsentEvent.sub_account_id == tenant.sub_account_id)
+    )
     assert count == 1  # the repeat changed nothing
     db_session.refresh(customer)
     assert customer.email_suppressed and customer.email_suppressed_reason == "unsubscribe link"
@@ -98,7 +104,8 @@ def test_a_tampered_or_foreign_token_is_404(
     for candidate in bad:
         response = client.request(method, f"/unsubscribe/{candidate}")
         assert response.status_code == 404, candidate
-    assert db_session.scalar(select(func.count()).select_from(EmailSuppression)) == 0
+    suppressed = select(func.count()).select_from(EmailSuppression)
+    assert db_session.scalar(suppressed.where(EmailSuppression.email == EMAIL)) == 0
 
 
 def test_the_token_is_scoped_to_its_sub_account(

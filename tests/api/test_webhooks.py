@@ -115,8 +115,10 @@ def test_forged_or_unsigned_inbound_sms_is_403_and_changes_nothing(
     else:
         response = signed_post(client, SMS_URL, params, token=token)  # type: ignore[assignment]
     assert response.status_code == 403
-    assert db_session.scalar(select(func.count()).select_from(Message)) == 0
-    assert db_session.scalar(select(func.count()).select_from(WebhookEvent)) == 0
+    messages = select(func.count()).select_from(Message)
+    events = select(func.count()).select_from(WebhookEvent)
+    assert db_session.scalar(messages.where(Message.sub_account_id == tenant.sub_account_id)) == 0
+    assert db_session.scalar(events.where(WebhookEvent.event_id == params["MessageSid"])) == 0
 
 
 def test_signature_over_a_different_url_is_refused(client: TestClient, tenant: Tenant) -> None:

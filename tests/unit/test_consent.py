@@ -230,7 +230,9 @@ def test_opt_out_and_back_in_keeps_record_summary_and_trail_in_step(
     # A second STOP is kept in the trail but is not a new change.
     consent.opt_out_sms(db_session, tenant.sub_account_id, PHONE, detail="STOP")
     assert row.changed_at == first_change
-    assert db_session.scalar(select(func.count()).select_from(SmsConsent)) == 1
+    tenant_consents = select(func.count()).select_from(SmsConsent)
+    tenant_consents = tenant_consents.where(SmsConsent.sub_account_id == tenant.sub_account_id)
+    assert db_session.scalar(tenant_consents) == 1
 
     consent.opt_in_sms(db_session, tenant.sub_account_id, PHONE, detail="START")
     assert not consent.sms_opted_out(db_session, tenant.sub_account_id, PHONE)

@@ -130,6 +130,13 @@ class SubAccount(Base):
     business_phone: Mapped[str | None] = mapped_column(String(20))
     brand_color: Mapped[str] = mapped_column(String(7), default="#1f6feb")
     logo_url: Mapped[str | None] = mapped_column(String(1000))
+    # Non-urgent automated SMS wait out this local window (customer's timezone), "HH:MM".
+    quiet_hours_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    quiet_hours_start: Mapped[str] = mapped_column(String(5), default="21:00")
+    quiet_hours_end: Mapped[str] = mapped_column(String(5), default="08:00")
+    # The day-before appointment reminder, sent at this local time.
+    appointment_reminder_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    appointment_reminder_time: Mapped[str] = mapped_column(String(5), default="10:00")
     created_at: Mapped[datetime] = _created()
 
 
@@ -453,3 +460,31 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = _created()
+
+
+class NotificationSetting(Base):
+    """One trigger x channel of a sub-account's notifications: on or off, and which template."""
+
+    __tablename__ = "notification_settings"
+    __table_args__ = (UniqueConstraint("sub_account_id", "trigger", "channel"),)
+    id: Mapped[uuid.UUID] = _id()
+    sub_account_id: Mapped[uuid.UUID] = _tenant()
+    trigger: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    template_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("templates.id", ondelete="SET NULL")
+    )
+    # Urgent triggers (technician en route, on site) go out even in quiet hours.
+    respect_quiet_hours: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class LoginAttempt(Base):
+    """Failed sign-ins, counted per address and per client to slow down guessing."""
+
+    __tablename__ = "login_attempts"
+    id: Mapped[uuid.UUID] = _id()
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    client_ip: Mapped[str] = mapped_column(String(64), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -31,6 +31,7 @@ from dramtrade.models import (
     utcnow,
 )
 from dramtrade.providers import PermanentSendError, send_email, send_sms
+from dramtrade.sms_segments import count_segments
 from dramtrade.unsubscribe_tokens import NON_TRANSACTIONAL_SOURCES, unsubscribe_headers
 
 PENDING = "pending"
@@ -87,6 +88,9 @@ def create(session: Session, draft: Draft) -> Message:
         idempotency_key=draft.idempotency_key,
         template_id=draft.template_id,
     )
+    if draft.channel == Channel.sms:
+        info = count_segments(draft.body)
+        message.segments, message.encoding = info.segments, info.encoding
     try:
         # A concurrent retry may insert the same key first; then that row is the answer.
         with session.begin_nested():

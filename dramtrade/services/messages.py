@@ -14,7 +14,6 @@ from dramtrade.models import Channel, Customer, Message, SubAccount, Template
 from dramtrade.phones import InvalidPhoneNumber, to_e164
 from dramtrade.schemas import normalize_email
 from dramtrade.services import require_customer
-from dramtrade.sms_segments import count_segments
 
 # Tags and attributes a staff-written email may keep; everything else (scripts, handlers,
 # styles that could hide content) is stripped before the row is written.
@@ -147,9 +146,6 @@ def create_manual(
             idempotency_key=key,
         ),
     )
-    if request.channel == Channel.sms:
-        info = count_segments(body)
-        message.segments, message.encoding = info.segments, info.encoding
     return message, True
 
 

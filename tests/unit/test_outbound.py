@@ -67,6 +67,7 @@ def test_job_booked_sms_renders_the_sub_accounts_template_in_local_time(
     )
     assert (message.to_addr, message.from_addr) == ("+15125550134", tenant.phone_number)
     assert message.status == "pending"
+    assert (message.encoding, message.segments) == ("GSM-7", 1)
 
 
 def test_preparing_twice_reuses_the_row(db_session: Session, tenant: Tenant) -> None:

@@ -22,13 +22,15 @@ COPY activities ./activities
 COPY migrations ./migrations
 COPY sandbox_carrier ./sandbox_carrier
 COPY worker.py ./
+COPY static ./static
 RUN pip install . \
     && useradd --system --uid 10001 --home-dir /app dramtrade
 
 USER dramtrade
 ENV DRAMTRADE_API_HOST=0.0.0.0 \
     DRAMTRADE_API_PORT=8000 \
-    DRAMTRADE_DATA_DIR=/tmp/dramtrade
+    DRAMTRADE_DATA_DIR=/tmp/dramtrade \
+    DRAMTRADE_STATIC_DIR=/app/static
 EXPOSE 8000
 
 CMD ["dramtrade", "api"]

@@ -6,10 +6,12 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
-from api import unsubscribe
+from api import ui, unsubscribe
 from api.body_limit import BodySizeLimit
 from api.v1 import (
     consent,
@@ -17,9 +19,11 @@ from api.v1 import (
     customers,
     invoices,
     job_events,
+    job_timeline,
     jobs,
     memberships,
     messages,
+    notification_settings,
     sms,
     templates,
 )
@@ -29,6 +33,8 @@ from api.webhooks import twilio as twilio_webhooks
 from dramtrade.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -68,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         messages,
         templates,
         sms,
+        notification_settings,
+        job_timeline,
     )
     for module in v1:
         app.include_router(module.router, prefix="/v1")
@@ -75,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sendgrid_webhooks.router, prefix="/webhooks/sendgrid", tags=["webhooks"])
     app.include_router(inbound_email.router, prefix="/webhooks/email", tags=["webhooks"])
     app.include_router(unsubscribe.router, tags=["email"])
+    app.include_router(ui.router, prefix="/app", include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=settings.static_dir or STATIC_DIR), name="static")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DRAMTRADE_", env_file=".env", extra="ignore")
 
     data_dir: Path = Path("var")
+    # Where the staff UI's static files are; None means the checkout's own static/ folder.
+    static_dir: Path | None = None
     database_url: str = "sqlite:///var/dramtrade.db"
 
     temporal_address: str = "127.0.0.1:7233"

@@ -18,6 +18,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+# The end-to-end stack (Temporal, carrier, API with the staff UI, worker): one per run, shared by
+# tests/e2e and tests/browser.
+from tests.support.stack import live_tenant, stack, temporal_env
+
+__all__ = ["live_tenant", "stack", "temporal_env"]
+
 ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

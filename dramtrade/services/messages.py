@@ -8,7 +8,14 @@ from dataclasses import dataclass
 import nh3
 from sqlalchemy.orm import Session
 
-from dramtrade import consent, outbound, repositories, template_context, templating
+from dramtrade import (
+    consent,
+    email_layout,
+    outbound,
+    repositories,
+    template_context,
+    templating,
+)
 from dramtrade.errors import Conflict, InvalidInput, NotFound
 from dramtrade.models import Channel, Customer, Message, SubAccount, Template
 from dramtrade.phones import InvalidPhoneNumber, to_e164
@@ -67,6 +74,15 @@ def sanitize_email_html(html: str) -> str:
     return nh3.clean(
         html, tags=EMAIL_TAGS, attributes=EMAIL_ATTRIBUTES, url_schemes={"https", "http", "mailto"}
     )
+
+
+def branded_email_html(
+    account: SubAccount, html: str | None, body: str, subject: str | None
+) -> str:
+    """What a manual email sends as HTML: the sanitized HTML (or the plain body as paragraphs)
+    in the sub-account's branded layout (logo, name, colour)."""
+    content = sanitize_email_html(html) if html else email_layout.text_to_html(body)
+    return email_layout.wrap(account, content, title=subject)
 
 
 def _template(session: Session, account: SubAccount, template_id: uuid.UUID) -> Template:
@@ -140,7 +156,9 @@ def create_manual(
             from_=from_,
             body=body,
             subject=subject if request.channel == Channel.email else None,
-            html=sanitize_email_html(html) if html and request.channel == Channel.email else None,
+            html=branded_email_html(account, html, body, subject)
+            if request.channel == Channel.email
+            else None,
             source="manual",
             template_id=template_id,
             idempotency_key=key,

@@ -70,5 +70,8 @@ def test_manual_email_is_sanitized_and_threaded(stack: Stack, live_tenant: Tenan
     html = str(wire[0]["html"])
     assert "<b>Rosa</b>" in html
     assert "script" not in html and "onclick" not in html
+    # The sub-account's branded layout (dramtrade.email_layout) goes over the wire.
+    assert html.startswith("<!DOCTYPE html>")
+    assert "background-color:#1f6feb" in html
     conversation = api.get("/v1/conversations", params={"customer_id": customer_id}).json()
     assert conversation["items"][0]["customer_id"] == customer_id

@@ -11,13 +11,20 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.memberships import load_membership, prepare_membership_reminder
 from activities.notifications import deliver_message, prepare_job_notification
 from dramtrade.config import Settings, get_settings
 from workflows.job_lifecycle import JobLifecycleWorkflow
+from workflows.membership_renewal import MembershipRenewalWorkflow
 from workflows.send_message import SendMessageWorkflow
 
-WORKFLOWS: list[type] = [JobLifecycleWorkflow, SendMessageWorkflow]
-ACTIVITIES: list[Callable[..., Any]] = [prepare_job_notification, deliver_message]
+WORKFLOWS: list[type] = [JobLifecycleWorkflow, SendMessageWorkflow, MembershipRenewalWorkflow]
+ACTIVITIES: list[Callable[..., Any]] = [
+    prepare_job_notification,
+    deliver_message,
+    load_membership,
+    prepare_membership_reminder,
+]
 
 
 def build_worker(client: Client, task_queue: str, executor: ThreadPoolExecutor) -> Worker:

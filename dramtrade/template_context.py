@@ -38,6 +38,7 @@ def build(
     account: SubAccount,
     customer: Customer,
     job: Job | None = None,
+    membership: Membership | None = None,
 ) -> dict[str, str]:
     values: dict[str, str] = {
         "first_name": customer.first_name,
@@ -77,7 +78,8 @@ def build(
         if invoice.due_date is not None:
             values["invoice_due_date"] = _long_date(invoice.due_date)
         values["invoice_link"] = invoice.link or ""
-    membership = session.scalar(
+    # A membership's own reminder speaks of that membership; anything else, the latest.
+    membership = membership or session.scalar(
         select(Membership)
         .where(Membership.sub_account_id == account.id, Membership.customer_id == customer.id)
         .order_by(Membership.renewal_date.desc())

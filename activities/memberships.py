@@ -1,0 +1,235 @@
+"""Activities of the membership renewal workflow: read the membership, write reminder rows.
+
+The membership row is the truth: the workflow re-reads it through ``load_membership`` when it
+starts and on every wake, so a signal that never arrived (Temporal unreachable when the API
+committed a change) is caught up at the next wake. Sending is ``deliver_message``'s job.
+
+Times come in from the workflow (``now``), never from this machine's clock: under Temporal's
+time-skipping test server, and after a worker outage, the workflow's time is the one that
+counts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from temporalio import activity
+
+from dramtrade import outbound, renewal_schedule, template_context, templating
+from dramtrade.db import session_scope
+from dramtrade.models import (
+    Channel,
+    Customer,
+    Membership,
+    MembershipStatus,
+    NotificationSetting,
+    SubAccount,
+    Template,
+)
+
+MISSING = "missing"
+
+
+@dataclass
+class MembershipRef:
+    sub_account_id: str
+    membership_id: str
+
+
+@dataclass
+class MembershipSnapshot:
+    """What the workflow needs from the row, with the reminder instants already computed."""
+
+    status: str  # active | cancelled | expired | missing
+    renewal_date: str | None = None  # ISO date
+    timezone: str | None = None
+    # trigger -> UTC instant (ISO); renewal_at: the local start of the renewal day (UTC, ISO).
+    reminders: dict[str, str] = field(default_factory=dict)
+    renewal_at: str | None = None
+
+
+@dataclass
+class ReminderInput:
+    sub_account_id: str
+    membership_id: str
+    renewal_date: str
+    trigger: str
+    now: str  # the workflow's time, ISO
+
+
+@dataclass
+class PreparedReminder:
+    message_id: str
+    channel: str
+    # SMS in the quiet-hours window: not before this UTC instant (ISO).
+    hold_until: str | None = None
+
+
+def _zone(customer: Customer | None, account: SubAccount) -> ZoneInfo:
+    for name in ((customer.timezone if customer else None), account.timezone):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def _membership(session: Session, ref_sub: str, ref_id: str) -> Membership | None:
+    return session.scalar(
+        select(Membership).where(
+            Membership.sub_account_id == uuid.UUID(ref_sub), Membership.id == uuid.UUID(ref_id)
+        )
+    )
+
+
+@activity.defn
+def load_membership(ref: MembershipRef) -> MembershipSnapshot:
+    with session_scope() as session:
+        membership = _membership(session, ref.sub_account_id, ref.membership_id)
+        if membership is None:
+            return MembershipSnapshot(status=MISSING)
+        account = session.get_one(SubAccount, membership.sub_account_id)
+        customer = session.get(Customer, membership.customer_id)
+        zone = _zone(customer, account)
+        instants = renewal_schedule.reminder_instants(membership.renewal_date, zone)
+        return MembershipSnapshot(
+            status=str(membership.status),
+            renewal_date=membership.renewal_date.isoformat(),
+            timezone=zone.key,
+            reminders={trigger: at.isoformat() for trigger, at in instants.items()},
+            renewal_at=renewal_schedule.renewal_instant(membership.renewal_date, zone).isoformat(),
+        )
+
+
+def enabled_channels(
+    session: Session, sub_account_id: uuid.UUID, trigger: str
+) -> list[tuple[Channel, Template | None, bool]]:
+    """(channel, template, respects quiet hours) for each enabled channel of ``trigger``.
+
+    The sub-account's notification settings when it has any for the trigger, else DESIGN.md's
+    defaults with the trigger's notification template.
+    """
+    settings = session.scalars(
+        select(NotificationSetting).where(
+            NotificationSetting.sub_account_id == sub_account_id,
+            NotificationSetting.trigger == trigger,
+        )
+    ).all()
+    out: list[tuple[Channel, Template | None, bool]] = []
+    if settings:
+        for setting in sorted(settings, key=lambda s: s.channel):
+            if not setting.enabled:
+                continue
+            channel = Channel(setting.channel)
+            template = session.get(Template, setting.template_id) if setting.template_id else None
+            template = template or outbound.notification_template(
+                session, sub_account_id, trigger, channel
+            )
+            out.append((channel, template, setting.respect_quiet_hours))
+        return out
+    for name in renewal_schedule.DEFAULT_CHANNELS.get(trigger, ()):
+        channel = Channel(name)
+        out.append(
+            (
+                channel,
+                outbound.notification_template(session, sub_account_id, trigger, channel),
+                True,
+            )
+        )
+    return out
+
+
+def _hhmm(value: str) -> tuple[int, int]:
+    hours, minutes = value.split(":")
+    return int(hours), int(minutes)
+
+
+def quiet_hours_release(account: SubAccount, zone: ZoneInfo, now: datetime) -> datetime | None:
+    """When an SMS that is due ``now`` may go: None if now is outside the quiet window."""
+    if not account.quiet_hours_enabled:
+        return None
+    start, end = time(*_hhmm(account.quiet_hours_start)), time(*_hhmm(account.quiet_hours_end))
+    if start == end:
+        return None
+    local = now.astimezone(zone)
+    t = local.time()
+    inside = (start <= t < end) if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    day = local.date() if t < end else local.date() + timedelta(days=1)
+    return renewal_schedule.local_instant(day, end, zone)
+
+
+@activity.defn
+def prepare_membership_reminder(inp: ReminderInput) -> list[PreparedReminder]:
+    """Write the reminder's message rows (one per enabled channel; idempotent by key).
+
+    Nothing when the membership is no longer active or its date is no longer this one: the
+    workflow will hear of the change and re-arm.
+    """
+    now = datetime.fromisoformat(inp.now)
+    prepared: list[PreparedReminder] = []
+    with session_scope() as session:
+        membership = _membership(session, inp.sub_account_id, inp.membership_id)
+        if (
+            membership is None
+            or membership.status != MembershipStatus.active
+            or membership.renewal_date != date.fromisoformat(inp.renewal_date)
+        ):
+            return []
+        account = session.get_one(SubAccount, membership.sub_account_id)
+        customer = session.get_one(Customer, membership.customer_id)
+        zone = _zone(customer, account)
+        values: dict[str, str] | None = None
+        for channel, template, respects_quiet in enabled_channels(session, account.id, inp.trigger):
+            if template is None:
+                continue
+            if channel == Channel.sms:
+                to = outbound.primary_phone(session, customer)
+                from_ = outbound.business_number(session, account.id)
+            else:
+                to, from_ = outbound.primary_email(session, customer), account.from_email
+            if to is None or from_ is None:
+                continue
+            if values is None:
+                values = template_context.build(session, account, customer, membership=membership)
+            key = (
+                f"membership:{membership.id}:{membership.renewal_date.isoformat()}:"
+                f"{inp.trigger}:{channel.value}:{to}"
+            )
+            message = outbound.create(
+                session,
+                outbound.Draft(
+                    sub_account_id=account.id,
+                    customer=customer,
+                    channel=channel,
+                    to=to,
+                    from_=from_,
+                    body=templating.render(template.body, values),
+                    subject=templating.render(template.subject, values)
+                    if template.subject
+                    else None,
+                    html=templating.render(template.html, values, escape_html=True)
+                    if template.html
+                    else None,
+                    source="notification",
+                    trigger=inp.trigger,
+                    template_id=template.id,
+                    idempotency_key=key,
+                ),
+            )
+            hold = (
+                quiet_hours_release(account, zone, now)
+                if channel == Channel.sms and respects_quiet
+                else None
+            )
+            prepared.append(
+                PreparedReminder(str(message.id), channel.value, hold.isoformat() if hold else None)
+            )
+    return prepared

@@ -1,0 +1,415 @@
+"""The membership renewal workflow on Temporal's time-skipping test server, with the real
+activities against the test database and the sandbox carrier over HTTP (official SDKs).
+
+Times asserted are the workflow's (skipped) time at which each reminder fired; the carrier's
+wire log proves what went out, and how many times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import select
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from dramtrade.models import Membership, Message
+from tests.conftest import make_tenant
+from tests.support.servers import ServerThread
+from workflows.membership_renewal import (
+    CHANGED_SIGNAL,
+    MembershipRenewalInput,
+    MembershipRenewalWorkflow,
+    RenewalOutcome,
+    workflow_id,
+)
+
+TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
+CHICAGO = "America/Chicago"
+
+
+@pytest_asyncio.fixture
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A test server of each test's own: its clock starts at the real now and only moves on."""
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER))
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="module")
+def carrier() -> Iterator[str]:
+    """The sandbox carrier; our settings point the SDKs at it for this module only."""
+    from dramtrade.config import get_settings
+    from sandbox_carrier.app import create_app
+    from sandbox_carrier.config import CarrierConfig
+
+    settings = get_settings()
+    server = ServerThread(
+        create_app(
+            CarrierConfig(
+                twilio_account_sid=settings.twilio_account_sid,
+                twilio_auth_token=settings.twilio_auth_token.get_secret_value(),
+                sendgrid_api_key=settings.sendgrid_api_key.get_secret_value(),
+                callback_delay_seconds=0.01,
+                webhook_retries=0,
+            )
+        )
+    ).start()
+    names = (
+        "DRAMTRADE_TWILIO_API_BASE_URL",
+        "DRAMTRADE_SENDGRID_API_HOST",
+        "DRAMTRADE_PUBLIC_BASE_URL",
+    )
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(dict.fromkeys(names, server.url))
+    get_settings.cache_clear()
+    try:
+        yield server.url
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_settings.cache_clear()
+        server.stop()
+
+
+@pytest_asyncio.fixture
+async def worker(time_env: WorkflowEnvironment, carrier: str) -> AsyncIterator[str]:
+    """The production worker's registrations, on a task queue of this test's own."""
+    from worker import build_worker
+
+    task_queue = f"renewal-{uuid.uuid4().hex[:8]}"
+    with ThreadPoolExecutor(max_workers=32) as executor:
+        w: Worker = build_worker(time_env.client, task_queue, executor)
+        async with w:
+            yield task_queue
+
+
+def carried(carrier: str, to: str) -> list[dict[str, Any]]:
+    response = httpx.get(f"{carrier}/_carrier/messages", params={"to": to}, trust_env=False)
+    response.raise_for_status()
+    rows: list[dict[str, Any]] = response.json()
+    return rows
+
+
+class Member:
+    def __init__(self, sub_account_id: uuid.UUID, membership_id: uuid.UUID, phone: str, email: str):
+        self.sub_account_id, self.membership_id = sub_account_id, membership_id
+        self.phone, self.email = phone, email
+
+    @property
+    def wf_id(self) -> str:
+        return workflow_id(str(self.sub_account_id), str(self.membership_id))
+
+    def update(self, **values: Any) -> None:
+        from dramtrade.db import session_scope
+
+        with session_scope() as session:
+            membership = session.get_one(Membership, self.membership_id)
+            for name, value in values.items():
+                setattr(membership, name, value)
+
+    def messages(self) -> list[Message]:
+        from dramtrade.db import session_scope
+
+        with session_scope() as session:
+            return list(
+                session.scalars(
+                    select(Message).where(Message.sub_account_id == self.sub_account_id)
+                ).all()
+            )
+
+
+_counter = iter(range(1000))
+
+
+def make_member(renewal: date, timezone: str = CHICAGO, status: str = "active") -> Member:
+    from dramtrade.db import session_scope
+    from dramtrade.models import Customer, CustomerEmail, CustomerPhone, Template
+    from dramtrade.provisioning import DEFAULT_TEMPLATES
+
+    n = next(_counter)
+    phone = f"+1737{os.getpid() % 1000:03d}{n:04d}"
+    email = f"member{n}-{uuid.uuid4().hex[:6]}@example.net"
+    with session_scope() as session:
+        tenant = make_tenant(session, name="Lone Star Comfort")
+        seeded = {(t.trigger, t.channel.value) for t in DEFAULT_TEMPLATES}
+        for trigger in ("membership_renewal_30d", "membership_renewal_7d"):
+            for channel in ("sms", "email"):
+                if (trigger, channel) in seeded:
+                    continue  # provisioning seeds it
+                session.add(
+                    Template(
+                        sub_account_id=tenant.sub_account_id,
+                        name=f"{trigger} {channel}",
+                        channel=channel,
+                        category="notification",
+                        trigger=trigger,
+                        subject="Your {{membership_plan}} renews {{renewal_date}}"
+                        if channel == "email"
+                        else None,
+                        body="Hi {{first_name}}, your {{membership_plan}} membership renews on "
+                        "{{renewal_date}}.",
+                    )
+                )
+        customer = Customer(
+            sub_account_id=tenant.sub_account_id,
+            first_name="Dana",
+            last_name="Whitfield",
+            timezone=timezone,
+        )
+        session.add(customer)
+        session.flush()
+        session.add(
+            CustomerPhone(sub_account_id=tenant.sub_account_id, customer_id=customer.id, e164=phone)
+        )
+        session.add(
+            CustomerEmail(
+                sub_account_id=tenant.sub_account_id, customer_id=customer.id, email=email
+            )
+        )
+        membership = Membership(
+            sub_account_id=tenant.sub_account_id,
+            customer_id=customer.id,
+            plan="Comfort Club",
+            renewal_date=renewal,
+            status=status,
+        )
+        session.add(membership)
+        session.flush()
+        return Member(tenant.sub_account_id, membership.id, phone, email)
+
+
+async def start(
+    client: Client, member: Member, task_queue: str
+) -> WorkflowHandle[MembershipRenewalWorkflow, RenewalOutcome]:
+    """Signal-with-start, as the API does."""
+    return await client.start_workflow(
+        MembershipRenewalWorkflow.run,
+        MembershipRenewalInput(str(member.sub_account_id), str(member.membership_id)),
+        id=member.wf_id,
+        task_queue=task_queue,
+        start_signal=CHANGED_SIGNAL,
+    )
+
+
+async def state_of(handle: WorkflowHandle[Any, Any]) -> MembershipRenewalInput:
+    return await handle.query(MembershipRenewalWorkflow.status)
+
+
+async def until(handle: WorkflowHandle[Any, Any], check: Any, timeout: float = 20) -> Any:
+    """Poll the workflow's state (real time) until ``check(state)`` is truthy."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            state = await state_of(handle)
+        except Exception:  # the run may be continuing as new between polls
+            state = None
+        if state is not None and check(state):
+            return state
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met; last state {state}")
+        await asyncio.sleep(0.1)
+
+
+def utc(value: str | None) -> datetime:
+    assert value is not None
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def fired(outcome: RenewalOutcome | MembershipRenewalInput) -> dict[str, datetime]:
+    """When each sent reminder fired, to the minute (the wake itself takes milliseconds)."""
+    return {
+        r.trigger: utc(r.fired_at).replace(second=0, microsecond=0)
+        for r in outcome.reminders
+        if r.state == "sent"
+    }
+
+
+async def skip_to(env: WorkflowEnvironment, instant: datetime) -> None:
+    now = await env.get_current_time()
+    if instant > now:
+        await env.sleep(instant - now)
+
+
+# ------------------------------------------------------------------------------------ tests
+
+
+async def test_reminders_fire_at_ten_local_across_spring_forward(
+    time_env: WorkflowEnvironment, worker: str, carrier: str
+) -> None:
+    # Chicago springs forward on 2035-03-11. 30 days before 2035-03-20 is 2035-02-18 (CST,
+    # UTC-6); 7 days before is 2035-03-13 (CDT, UTC-5): 10:00 local is 16:00Z, then 15:00Z.
+    # (Dates years ahead: the test server's clock starts at the real now.)
+    member = make_member(date(2035, 3, 20))
+    handle = await start(time_env.client, member, worker)
+    outcome: RenewalOutcome = await handle.result()
+
+    assert outcome.ending == "lapsed"
+    assert fired(outcome) == {
+        "membership_renewal_30d": datetime(2035, 2, 18, 16, 0, tzinfo=UTC),
+        "membership_renewal_7d": datetime(2035, 3, 13, 15, 0, tzinfo=UTC),
+    }
+    by_trigger = {r.trigger: sorted(m.channel for m in r.messages) for r in outcome.reminders}
+    assert by_trigger == {
+        "membership_renewal_30d": ["email"],
+        "membership_renewal_7d": ["email", "sms"],
+    }
+    sms, emails = carried(carrier, member.phone), carried(carrier, member.email)
+    assert len(sms) == 1 and len(emails) == 2
+    assert "March 20, 2035" in str(sms[0]["body"])
+    keys = sorted(m.idempotency_key or "" for m in member.messages())
+    assert keys == sorted(
+        f"membership:{member.membership_id}:2035-03-20:{trigger}:{channel}:{to}"
+        for trigger, channel, to in [
+            ("membership_renewal_30d", "email", member.email),
+            ("membership_renewal_7d", "email", member.email),
+            ("membership_renewal_7d", "sms", member.phone),
+        ]
+    )
+
+
+async def test_fall_back_keeps_ten_local(time_env: WorkflowEnvironment, worker: str) -> None:
+    # Chicago falls back on 2035-11-04: 30 days before 2035-11-15 is 2035-10-16 (CDT, 15:00Z),
+    # 7 days before is 2035-11-08 (CST, 16:00Z).
+    member = make_member(date(2035, 11, 15))
+    handle = await start(time_env.client, member, worker)
+    outcome: RenewalOutcome = await handle.result()
+    assert fired(outcome) == {
+        "membership_renewal_30d": datetime(2035, 10, 16, 15, 0, tzinfo=UTC),
+        "membership_renewal_7d": datetime(2035, 11, 8, 16, 0, tzinfo=UTC),
+    }
+
+
+async def test_moving_the_date_re_arms_the_timers(
+    time_env: WorkflowEnvironment, worker: str, carrier: str
+) -> None:
+    member = make_member(date(2035, 6, 15))
+    handle = await start(time_env.client, member, worker)
+    await until(handle, lambda s: s.renewal_date == "2035-06-15")
+    # A correction before anything fired: the same term, new instants.
+    member.update(renewal_date=date(2035, 7, 20))
+    await handle.signal(CHANGED_SIGNAL)
+    await until(handle, lambda s: s.renewal_date == "2035-07-20")
+    outcome: RenewalOutcome = await handle.result()
+    assert outcome.term == 1
+    assert fired(outcome) == {
+        "membership_renewal_30d": datetime(2035, 6, 20, 15, 0, tzinfo=UTC),
+        "membership_renewal_7d": datetime(2035, 7, 13, 15, 0, tzinfo=UTC),
+    }
+    assert all("2035-07-20" in (m.idempotency_key or "") for m in member.messages())
+    assert len(carried(carrier, member.phone)) == 1
+
+
+async def test_cancelling_ends_without_sending(
+    time_env: WorkflowEnvironment, worker: str, carrier: str
+) -> None:
+    member = make_member(date(2035, 5, 1))
+    handle = await start(time_env.client, member, worker)
+    await until(handle, lambda s: s.renewal_date == "2035-05-01")
+    member.update(status="cancelled")
+    await handle.signal(CHANGED_SIGNAL)
+    outcome: RenewalOutcome = await handle.result()
+    assert outcome.ending == "cancelled"
+    assert member.messages() == []
+    assert carried(carrier, member.phone) == [] and carried(carrier, member.email) == []
+
+
+async def test_renewal_continues_as_new_into_the_next_term(
+    time_env: WorkflowEnvironment, worker: str, carrier: str
+) -> None:
+    member = make_member(date(2035, 4, 10))
+    handle = await start(time_env.client, member, worker)
+    first_run = (await handle.describe()).run_id
+    # Past the 7-day reminder: both of this term's reminders went out.
+    await skip_to(time_env, datetime(2035, 4, 3, 15, 30, tzinfo=UTC))
+    await until(handle, lambda s: all(r.state == "sent" and r.messages for r in s.reminders))
+    # The platform renews: the date moves a year on.
+    member.update(renewal_date=date(2036, 4, 10))
+    await handle.signal(CHANGED_SIGNAL)
+    state = await until(handle, lambda s: s.term == 2 and s.renewal_date == "2036-04-10")
+    assert state.previous_terms == ["2035-04-10"]
+    assert (await handle.describe()).run_id != first_run
+    outcome: RenewalOutcome = await handle.result()
+    assert outcome.term == 2
+    assert fired(outcome) == {
+        "membership_renewal_30d": datetime(2036, 3, 11, 15, 0, tzinfo=UTC),
+        "membership_renewal_7d": datetime(2036, 4, 3, 15, 0, tzinfo=UTC),
+    }
+    assert len(carried(carrier, member.phone)) == 2  # one 7-day SMS per term
+    assert len(carried(carrier, member.email)) == 4
+
+
+async def test_late_creation_skips_reminders_already_past(
+    time_env: WorkflowEnvironment, worker: str, carrier: str
+) -> None:
+    today = (await time_env.get_current_time()).date()
+    twenty = make_member(today + timedelta(days=20))
+    five = make_member(today + timedelta(days=5))
+    h20 = await start(time_env.client, twenty, worker)
+    h5 = await start(time_env.client, five, worker)
+    out20: RenewalOutcome = await h20.result()
+    out5: RenewalOutcome = await h5.result()
+    assert {r.trigger: r.state for r in out20.reminders} == {
+        "membership_renewal_30d": "skipped",
+        "membership_renewal_7d": "sent",
+    }
+    assert {r.state for r in out5.reminders} == {"skipped"}
+    assert len(carried(carrier, twenty.phone)) == 1
+    assert len(carried(carrier, twenty.email)) == 1
+    assert five.messages() == []
+
+
+async def test_duplicates_never_double_send(
+    time_env: WorkflowEnvironment, worker: str, carrier: str
+) -> None:
+    member = make_member(date(2035, 9, 30))
+    handle = await start(time_env.client, member, worker)
+    # The API may retry its signal-with-start; the platform may PATCH the same values again.
+    for _ in range(3):
+        await start(time_env.client, member, worker)
+        await handle.signal(CHANGED_SIGNAL)
+    await skip_to(time_env, datetime(2035, 9, 23, 15, 0, 30, tzinfo=UTC))
+    await asyncio.gather(*(handle.signal(CHANGED_SIGNAL) for _ in range(5)))
+    state = await until(
+        handle, lambda s: all(r.state == "sent" and r.messages for r in s.reminders)
+    )
+    assert sum(len(r.messages) for r in state.reminders) == 3
+
+    # An activity retried after its answer was lost writes the same rows and sends nothing.
+    from activities.memberships import ReminderInput, prepare_membership_reminder
+    from activities.notifications import deliver_message
+
+    again = prepare_membership_reminder(
+        ReminderInput(
+            str(member.sub_account_id),
+            str(member.membership_id),
+            "2035-09-30",
+            "membership_renewal_7d",
+            datetime(2035, 9, 23, 15, 1, tzinfo=UTC).isoformat(),
+        )
+    )
+    assert {p.message_id for p in again} == {
+        m.message_id for r in state.reminders for m in r.messages if r.trigger.endswith("7d")
+    }
+    for prepared in again:
+        deliver_message(prepared.message_id)
+    assert len(carried(carrier, member.phone)) == 1
+    assert len(carried(carrier, member.email)) == 2
+    assert len(member.messages()) == 3

@@ -1,6 +1,6 @@
 # DramTrade Comms: `make run` starts everything locally, `make test` checks everything.
 .DEFAULT_GOAL := run
-.PHONY: run install test lint format clean
+.PHONY: run install assets test lint format clean
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -17,9 +17,23 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Front-end packages from npm (package-lock.json), copied into static/vendor/ (gitignored):
+# nothing is loaded from a CDN. `npm ci` runs only when the lock file is newer than the stamp.
+NODE_STAMP := node_modules/.installed
+VENDOR := static/vendor
 
-run: $(STAMP)
+$(NODE_STAMP): package-lock.json package.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+assets: $(NODE_STAMP)
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+	cp node_modules/htmx-ext-sse/dist/sse.min.js $(VENDOR)/htmx-ext-sse.min.js
+
+install: $(STAMP) assets
+
+run: $(STAMP) assets
 	$(BIN)/dramtrade run
 
 lint: $(STAMP)
@@ -31,7 +45,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(STAMP)
+test: $(STAMP) assets
 	scripts/ensure-postgres.sh
 	scripts/ensure-chromium.sh
 	$(BIN)/ruff check .
@@ -40,5 +54,5 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 clean:
-	rm -rf var build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var build $(VENDOR) .pytest_cache .mypy_cache .ruff_cache
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

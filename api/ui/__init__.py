@@ -1,5 +1,16 @@
-"""The staff web app, server-rendered under /app."""
+"""The staff web app, server-rendered under /app. See api/ui/README.md to add a page."""
 
 from fastapi import APIRouter
+from fastapi.responses import RedirectResponse
+
+from api.ui import auth, inbox
 
 router = APIRouter()
+router.include_router(auth.router)
+router.include_router(inbox.router)
+
+
+@router.get("")
+@router.get("/")
+def app_home() -> RedirectResponse:
+    return RedirectResponse("/app/inbox", status_code=303)

@@ -39,7 +39,7 @@ from dramtrade.models import (
     User,
     utcnow,
 )
-from dramtrade.provisioning import create_sub_account, issue_api_key
+from dramtrade.provisioning import create_sub_account, ensure_default_templates, issue_api_key
 from dramtrade.security import hash_api_key, hash_password
 
 log = logging.getLogger(__name__)
@@ -293,6 +293,9 @@ def seed_demo(session: Session, settings: Settings, *, now: datetime | None = No
             row.revoked_at = now
         api_key = issue_api_key(session, account, DEMO_KEY_NAME)
         log.warning("demo API key was not on file; issued a new one")
+
+    # A sub-account seeded by older code gains the default templates added since.
+    ensure_default_templates(session, account)
 
     owner, _ = _get_or_create_user(
         session,

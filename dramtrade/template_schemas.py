@@ -32,6 +32,7 @@ TEMPLATE_TRIGGERS: tuple[str, ...] = (
     *JOB_EVENT_TYPES,
     "membership_renewal_30d",
     "membership_renewal_7d",
+    "appointment_reminder",
 )
 
 

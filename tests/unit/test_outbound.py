@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from dramtrade import consent, outbound
-from dramtrade.models import Channel, Customer, CustomerEmail, CustomerPhone, Job, Message, User
+from dramtrade.models import (
+    Channel,
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    Job,
+    Message,
+    Template,
+    User,
+)
 from tests.conftest import Tenant
 
 
@@ -103,6 +112,11 @@ def test_opt_out_is_checked_at_send_time(db_session: Session, tenant: Tenant) ->
 
 def test_no_template_means_nothing_to_send(db_session: Session, tenant: Tenant) -> None:
     job = booked_job(db_session, tenant)
+    db_session.execute(
+        delete(Template).where(
+            Template.sub_account_id == tenant.sub_account_id, Template.trigger == "payment_received"
+        )
+    )
     assert (
         outbound.prepare_job_notification(db_session, job.id, "payment_received", Channel.sms)
         is None

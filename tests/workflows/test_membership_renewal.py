@@ -26,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from dramtrade.models import Membership, Message
-from tests.conftest import make_tenant
+from tests.conftest import Tenant, make_tenant
 from tests.support.servers import ServerThread
 from workflows.membership_renewal import (
     CHANGED_SIGNAL,
@@ -109,8 +109,16 @@ def carried(carrier: str, to: str) -> list[dict[str, Any]]:
 
 
 class Member:
-    def __init__(self, sub_account_id: uuid.UUID, membership_id: uuid.UUID, phone: str, email: str):
-        self.sub_account_id, self.membership_id = sub_account_id, membership_id
+    def __init__(
+        self,
+        tenant: Tenant,
+        membership_id: uuid.UUID,
+        customer_id: uuid.UUID,
+        phone: str,
+        email: str,
+    ) -> None:
+        self.tenant, self.sub_account_id = tenant, tenant.sub_account_id
+        self.membership_id, self.customer_id = membership_id, customer_id
         self.phone, self.email = phone, email
 
     @property
@@ -193,7 +201,7 @@ def make_member(renewal: date, timezone: str = CHICAGO, status: str = "active") 
         )
         session.add(membership)
         session.flush()
-        return Member(tenant.sub_account_id, membership.id, phone, email)
+        return Member(tenant, membership.id, customer.id, phone, email)
 
 
 async def start(
@@ -413,3 +421,112 @@ async def test_duplicates_never_double_send(
     assert len(carried(carrier, member.phone)) == 1
     assert len(carried(carrier, member.email)) == 2
     assert len(member.messages()) == 3
+
+
+# ------------------------------------------------------------------------------ API wiring
+
+
+@pytest.fixture
+def api_settings(time_env: WorkflowEnvironment, worker: str) -> Iterator[dict[str, str]]:
+    """Point the API at this test's Temporal server and task queue."""
+    from dramtrade.config import get_settings
+
+    values = {
+        "DRAMTRADE_TEMPORAL_ADDRESS": time_env.client.service_client.config.target_host,
+        "DRAMTRADE_TEMPORAL_TASK_QUEUE": worker,
+    }
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    get_settings.cache_clear()
+    try:
+        yield values
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_settings.cache_clear()
+
+
+async def test_api_create_and_update_signal_the_workflow(
+    time_env: WorkflowEnvironment, worker: str, api_settings: dict[str, str]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    member = make_member(date(2035, 8, 1))  # its customer and tenant; a second membership:
+    with TestClient(create_app()) as api:
+        created = await asyncio.to_thread(
+            api.post,
+            "/v1/memberships",
+            headers=member.tenant.headers,
+            json={
+                "customer_id": str(member.customer_id),
+                "plan": "Gold",
+                "renewal_date": "2035-09-01",
+            },
+        )
+        assert created.status_code == 201, created.text
+        new_id = created.json()["id"]
+        handle = time_env.client.get_workflow_handle_for(
+            MembershipRenewalWorkflow.run, workflow_id(str(member.sub_account_id), new_id)
+        )
+        await until(handle, lambda s: s.renewal_date == "2035-09-01")
+
+        moved = await asyncio.to_thread(
+            api.patch,
+            f"/v1/memberships/{new_id}",
+            headers=member.tenant.headers,
+            json={"renewal_date": "2035-10-01"},
+        )
+        assert moved.status_code == 200, moved.text
+        await until(handle, lambda s: s.renewal_date == "2035-10-01")
+
+        cancelled = await asyncio.to_thread(
+            api.patch,
+            f"/v1/memberships/{new_id}",
+            headers=member.tenant.headers,
+            json={"status": "cancelled"},
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        outcome = await handle.result()
+        assert outcome.ending == "cancelled"
+
+        # The untouched first membership gets its workflow from the resync endpoint.
+        resync = await asyncio.to_thread(
+            api.post, "/v1/memberships/renewal-workflows/resync", headers=member.tenant.headers
+        )
+        assert resync.json() == {"active": 1, "signalled": 1}
+        first = time_env.client.get_workflow_handle_for(MembershipRenewalWorkflow.run, member.wf_id)
+        await until(first, lambda s: s.renewal_date == "2035-08-01")
+
+
+def test_api_stores_the_change_when_temporal_is_unreachable(
+    carrier: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from dramtrade.config import get_settings
+    from tests.support.servers import free_port
+
+    member = make_member(date(2035, 8, 1))
+    monkeypatch.setenv("DRAMTRADE_TEMPORAL_ADDRESS", f"127.0.0.1:{free_port()}")
+    get_settings.cache_clear()
+    try:
+        with TestClient(create_app()) as api:
+            moved = api.patch(
+                f"/v1/memberships/{member.membership_id}",
+                headers=member.tenant.headers,
+                json={"renewal_date": "2035-09-15"},
+            )
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert moved.status_code == 200, moved.text
+    from dramtrade.db import session_scope
+
+    with session_scope() as session:
+        assert session.get_one(Membership, member.membership_id).renewal_date == date(2035, 9, 15)

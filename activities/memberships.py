@@ -13,21 +13,27 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio import activity
 
-from dramtrade import outbound, renewal_schedule, template_context, templating
+from dramtrade import (
+    notification_settings,
+    outbound,
+    quiet_hours,
+    renewal_schedule,
+    template_context,
+    templating,
+)
 from dramtrade.db import session_scope
 from dramtrade.models import (
     Channel,
     Customer,
     Membership,
     MembershipStatus,
-    NotificationSetting,
     SubAccount,
     Template,
 )
@@ -110,60 +116,25 @@ def load_membership(ref: MembershipRef) -> MembershipSnapshot:
 def enabled_channels(
     session: Session, sub_account_id: uuid.UUID, trigger: str
 ) -> list[tuple[Channel, Template | None, bool]]:
-    """(channel, template, respects quiet hours) for each enabled channel of ``trigger``.
-
-    The sub-account's notification settings when it has any for the trigger, else DESIGN.md's
-    defaults with the trigger's notification template.
-    """
-    settings = session.scalars(
-        select(NotificationSetting).where(
-            NotificationSetting.sub_account_id == sub_account_id,
-            NotificationSetting.trigger == trigger,
-        )
-    ).all()
+    """(channel, template, respects quiet hours) for each channel the settings enable."""
     out: list[tuple[Channel, Template | None, bool]] = []
-    if settings:
-        for setting in sorted(settings, key=lambda s: s.channel):
-            if not setting.enabled:
-                continue
-            channel = Channel(setting.channel)
-            template = session.get(Template, setting.template_id) if setting.template_id else None
-            template = template or outbound.notification_template(
-                session, sub_account_id, trigger, channel
-            )
-            out.append((channel, template, setting.respect_quiet_hours))
-        return out
-    for name in renewal_schedule.DEFAULT_CHANNELS.get(trigger, ()):
-        channel = Channel(name)
-        out.append(
-            (
-                channel,
-                outbound.notification_template(session, sub_account_id, trigger, channel),
-                True,
-            )
+    for cell in notification_settings.enabled_channels(session, sub_account_id, trigger):
+        channel = Channel(cell.channel)
+        template = session.get(Template, cell.template_id) if cell.template_id else None
+        template = template or outbound.notification_template(
+            session, sub_account_id, trigger, channel
         )
+        out.append((channel, template, cell.respect_quiet_hours))
     return out
-
-
-def _hhmm(value: str) -> tuple[int, int]:
-    hours, minutes = value.split(":")
-    return int(hours), int(minutes)
 
 
 def quiet_hours_release(account: SubAccount, zone: ZoneInfo, now: datetime) -> datetime | None:
     """When an SMS that is due ``now`` may go: None if now is outside the quiet window."""
     if not account.quiet_hours_enabled:
         return None
-    start, end = time(*_hhmm(account.quiet_hours_start)), time(*_hhmm(account.quiet_hours_end))
-    if start == end:
-        return None
-    local = now.astimezone(zone)
-    t = local.time()
-    inside = (start <= t < end) if start < end else (t >= start or t < end)
-    if not inside:
-        return None
-    day = local.date() if t < end else local.date() + timedelta(days=1)
-    return renewal_schedule.local_instant(day, end, zone)
+    return quiet_hours.quiet_until(
+        now, account.quiet_hours_start, account.quiet_hours_end, zone.key
+    )
 
 
 @activity.defn

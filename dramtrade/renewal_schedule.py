@@ -23,12 +23,6 @@ TRIGGER_7D = "membership_renewal_7d"
 REMINDERS: tuple[tuple[str, int], ...] = ((TRIGGER_30D, 30), (TRIGGER_7D, 7))
 LOCAL_SEND_TIME = time(10, 0)
 
-# DESIGN.md's defaults, used until a sub-account's notification settings say otherwise.
-DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
-    TRIGGER_30D: ("email",),
-    TRIGGER_7D: ("sms", "email"),
-}
-
 # A date change of at least this much is the next term (a renewal), not a correction.
 RENEWAL_MIN_SHIFT = timedelta(days=180)
 

@@ -228,7 +228,8 @@ class MembershipRenewalWorkflow:
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=DB_RETRY,
         )
-        for item in prepared:
+        # What may go now goes first; SMS held by quiet hours follow, earliest release first.
+        for item in sorted(prepared, key=lambda p: p.hold_until or ""):
             if item.hold_until is not None:
                 # Quiet hours: a durable timer, so a restart does not lose the held message.
                 wait = _at(item.hold_until) - workflow.now()

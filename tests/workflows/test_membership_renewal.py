@@ -423,6 +423,48 @@ async def test_duplicates_never_double_send(
     assert len(member.messages()) == 3
 
 
+async def test_sms_waits_out_quiet_hours_and_settings_pick_the_channels(
+    time_env: WorkflowEnvironment, worker: str, carrier: str
+) -> None:
+    from dramtrade import notification_settings
+    from dramtrade.db import session_scope
+    from dramtrade.models import SubAccount
+
+    member = make_member(date(2035, 9, 30))
+    with session_scope() as session:
+        account = session.get_one(SubAccount, member.sub_account_id)
+        # A quiet window over the 10:00 send time; the 30-day reminder by SMS only.
+        account.quiet_hours_start, account.quiet_hours_end = "09:00", "12:00"
+        notification_settings.update(
+            session,
+            account,
+            [
+                notification_settings.CellUpdate("membership_renewal_30d", "email", False),
+                notification_settings.CellUpdate("membership_renewal_30d", "sms", True),
+            ],
+        )
+    handle = await start(time_env.client, member, worker)
+    # 7-day reminder: 2035-09-23 10:00 CDT (15:00Z); the email goes, the SMS waits for 12:00.
+    await skip_to(time_env, datetime(2035, 9, 23, 16, 0, tzinfo=UTC))
+    await until(
+        handle, lambda s: any(m.channel == "email" for r in s.reminders for m in r.messages)
+    )
+    assert len(carried(carrier, member.email)) == 1
+    # The 30-day SMS was held too, and went at noon local on 2035-08-31.
+    assert len(carried(carrier, member.phone)) == 1
+    await skip_to(time_env, datetime(2035, 9, 23, 17, 1, tzinfo=UTC))
+    await until(handle, lambda s: all(len(r.messages) for r in s.reminders))
+    assert len(carried(carrier, member.phone)) == 2
+    assert len(carried(carrier, member.email)) == 1
+    history = await handle.fetch_history()
+    timers = [
+        e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
+        for e in history.events
+        if e.HasField("timer_started_event_attributes")
+    ]
+    assert any(timedelta(hours=1, minutes=59) < t <= timedelta(hours=2) for t in timers)
+
+
 # ------------------------------------------------------------------------------ API wiring
 
 

@@ -14,7 +14,9 @@ seed of ``dramtrade seed``, used by the screenshots.
 
 from __future__ import annotations
 
+import functools
 import os
+import random
 import re
 import time
 import uuid
@@ -85,9 +87,16 @@ def eventually(check: Callable[[], T | None], timeout: float = 10.0, poll: float
         time.sleep(poll)
 
 
+_phones_used: set[str] = set()
+
+
 def unique_phone() -> str:
-    """A valid US mobile number (737 area code) no other test uses."""
-    return f"+1737{uuid.uuid4().int % 10_000_000:07d}"
+    """A valid US number (Austin's 737 area code) that no other test of this run uses."""
+    while True:
+        number = f"+1737{random.randint(200, 999)}{random.randint(0, 9999):04d}"
+        if number not in _phones_used:
+            _phones_used.add(number)
+            return number
 
 
 def inbound_sms(stack: Stack, from_: str, to: str, body: str) -> None:
@@ -189,15 +198,19 @@ def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Pa
 # --- people and data -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def staff(stack: Stack) -> Staff:
+@functools.cache
+def _staff_password_hash() -> str:
+    from dramtrade.security import hash_password
+
+    return hash_password(STAFF_PASSWORD)  # argon2 is slow on purpose: once per run
+
+
+def make_staff(name: str = "Casey Morgan") -> Staff:
     """A fresh sub-account (its own business number) and its owner with a known password."""
     from dramtrade.db import session_scope
     from dramtrade.models import Role, User
-    from dramtrade.security import hash_password
 
     email = f"owner-{uuid.uuid4().hex[:10]}@example.com"
-    name = "Casey Morgan"
     with session_scope() as session:
         tenant = make_tenant(session)
         user = User(
@@ -205,7 +218,7 @@ def staff(stack: Stack) -> Staff:
             email=email,
             name=name,
             role=Role.owner,
-            password_hash=hash_password(STAFF_PASSWORD),
+            password_hash=_staff_password_hash(),
         )
         session.add(user)
         session.flush()
@@ -214,8 +227,34 @@ def staff(stack: Stack) -> Staff:
 
 
 @pytest.fixture
-def signed_in_page(page: Page, staff: Staff) -> Page:
-    sign_in(page, staff.email, staff.password)
+def staff(stack: Stack) -> Staff:
+    return make_staff()
+
+
+@pytest.fixture
+def signed_in_page(page: Page, context: BrowserContext, stack: Stack, staff: Staff) -> Page:
+    """A page signed in as ``staff``'s owner: the session cookie the sign-in form sets, minted
+    directly (the form itself is tested in test_sign_in.py; argon2 makes it slow on purpose)."""
+    from api.ui import sessions
+    from dramtrade.config import get_settings
+    from dramtrade.db import session_scope
+    from dramtrade.models import User
+
+    with session_scope() as session:
+        user = session.get(User, staff.user_id)
+        assert user is not None
+        cookie = sessions.issue(get_settings().secret_key.get_secret_value(), user)
+    context.add_cookies(
+        [
+            {
+                "name": sessions.SESSION_COOKIE,
+                "value": cookie,
+                "url": f"{stack.api_url}/app",
+                "httpOnly": True,
+                "sameSite": "Lax",
+            }
+        ]
+    )
     return page
 
 
@@ -230,3 +269,92 @@ def demo(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> DemoSeed:
     with session_scope() as session:
         seed = seed_demo(session, settings)
     return seed
+
+
+@dataclass(frozen=True)
+class DemoTraffic:
+    """The demo after a morning's texts and emails; conversation ids by customer external id."""
+
+    seed: DemoSeed
+    conversations: dict[str, str]
+    unknown_number: str
+
+
+DEMO_UNKNOWN_NUMBER = "+15125550187"
+
+
+@pytest.fixture(scope="session")
+def demo_traffic(stack: Stack, demo: DemoSeed) -> DemoTraffic:
+    """A morning's messages with the demo customers, sent the real way (carrier and API), so the
+    screenshots show the demo's own people, not test data."""
+    business = demo.business_number
+    customer = demo.customer_ids
+    client = httpx.Client(
+        base_url=stack.api_url, headers={"Authorization": f"Bearer {demo.api_key}"}, timeout=10
+    )
+
+    def send(external_id: str, **message: object) -> None:
+        response = client.post(
+            "/v1/messages", json={"customer_id": str(customer[external_id]), **message}
+        )
+        assert response.status_code == 202, response.text
+
+    send(
+        "demo-cust-4",
+        channel="email",
+        subject="Spring maintenance for 600 Congress Ave",
+        body="Hi Sam, your rooftop units are due for their spring maintenance. Reply with a "
+        "day that suits you and we will book it.",
+        html="<p>Hi Sam,</p><p>Your rooftop units are due for their <strong>spring "
+        "maintenance</strong>. Reply with a day that suits you and we will book it.</p>",
+    )
+    inbound_sms(
+        stack,
+        "+15125550133",
+        business,
+        "Do you service heat pumps? Ours started rattling last night.",
+    )
+    inbound_sms(
+        stack,
+        "+15125550122",
+        business,
+        "Got invoice INV-1001, thanks! Can I pay by card over the phone?",
+    )
+    inbound_sms(
+        stack,
+        DEMO_UNKNOWN_NUMBER,
+        business,
+        "Hi, a neighbor recommended you. Do you do duct cleaning?",
+    )
+    inbound_sms(
+        stack,
+        "+15125550111",
+        business,
+        "Hi! Is Marco still coming tomorrow at 9? I'll leave the side gate open.",
+    )
+    send(
+        "demo-cust-1",
+        channel="sms",
+        body="Yes, Marco will be there between 9 and 11 AM. Thanks for the heads-up about "
+        "the gate!",
+    )
+
+    def conversations() -> dict[str, str] | None:
+        items = client.get("/v1/conversations", params={"limit": 50}).json()["items"]
+        found = {
+            ext: item["id"]
+            for item in items
+            for ext, cid in customer.items()
+            if item.get("customer_id") == str(cid)
+        }
+        return found if len(found) == 4 and len(items) >= 5 else None
+
+    found = eventually(conversations)
+
+    def delivered() -> bool:
+        rows = client.get(f"/v1/conversations/{found['demo-cust-1']}/messages").json()["items"]
+        return any(m["direction"] == "outbound" and m["status"] == "delivered" for m in rows)
+
+    eventually(delivered)
+    client.close()
+    return DemoTraffic(demo, found, DEMO_UNKNOWN_NUMBER)

@@ -144,6 +144,11 @@ def render(
     )
     if pending:
         response.delete_cookie(FLASH_COOKIE, path="/app")
+    if shown and request.headers.get("HX-Request") and name != "partials/flash_oob.html":
+        # A partial cannot show flashes itself: update the page's flash area out of band.
+        extra = templates.get_template("partials/flash_oob.html").render({"flashes": shown})
+        response.body = bytes(response.body) + extra.encode()
+        response.headers["content-length"] = str(len(response.body))
     return response
 
 

@@ -4,12 +4,14 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
 from api.ui import auth, events, inbox
+from api.ui import customers
 from api.ui import settings as settings_pages
 
 router = APIRouter()
 router.include_router(auth.router)
 router.include_router(inbox.router)
 router.include_router(events.router)
+router.include_router(customers.router)
 router.include_router(settings_pages.router)
 
 

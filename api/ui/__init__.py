@@ -3,8 +3,7 @@
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
-from api.ui import auth, events, inbox
-from api.ui import customers
+from api.ui import auth, customers, events, inbox
 from api.ui import settings as settings_pages
 
 router = APIRouter()

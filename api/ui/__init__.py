@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
-from api.ui import auth, customers, events, inbox
+from api.ui import auth, customers, events, inbox, jobs
 from api.ui import settings as settings_pages
 
 router = APIRouter()
@@ -11,6 +11,7 @@ router.include_router(auth.router)
 router.include_router(inbox.router)
 router.include_router(events.router)
 router.include_router(customers.router)
+router.include_router(jobs.router)
 router.include_router(settings_pages.router)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from api.ui import events
 from dramtrade import conversations
 from dramtrade.db import get_sessionmaker
-from dramtrade.models import Channel, SubAccount
+from dramtrade.models import Channel, Conversation, SubAccount
 from tests.conftest import Tenant, make_tenant
 from tests.ui.support import make_user, sign_in
 from tests.ui.test_inbox import add_customer, add_message
@@ -26,7 +26,7 @@ def frames(body: str) -> list[str]:
 
 @pytest.fixture
 def shared_factory(client: TestClient, db_session: Session):
-    client.app.dependency_overrides[events.session_factory] = lambda: (
+    client.app.dependency_overrides[events.session_factory] = lambda: (  # type: ignore[attr-defined]
         lambda: nullcontext(db_session)
     )
 
@@ -89,7 +89,7 @@ def test_stream_emits_within_two_seconds_of_a_committed_message(client: TestClie
         def inbound_later() -> None:
             time.sleep(0.8)
             with maker() as s:
-                c = s.get(type(conv), conv_id)
+                c = s.get_one(Conversation, conv_id)
                 add_message(s, c, "live!", channel=Channel.sms)
                 s.commit()
             inserted_at.append(time.monotonic())
@@ -121,7 +121,7 @@ def test_inbox_pages_stay_under_200_ms_on_demo_data(
     )
     tenant = Tenant(sub_account_id=tenant_id, api_key="", phone_number="")
     # More traffic than the demo seed has: 40 threads of 10 messages, some unknown numbers.
-    first = None
+    first: Conversation | None = None
     for i in range(40):
         if i % 4 == 0:
             conv = conversations.for_phone(db_session, tenant_id, f"+1512555{7000 + i:04d}")
@@ -140,6 +140,7 @@ def test_inbox_pages_stay_under_200_ms_on_demo_data(
                 db_session, conv, f"message {j} of thread {i}", inbound=j % 2 == 0, ago=i * 10 + j
             )
         first = first or conv
+    assert first is not None
     sign_in(client, DEMO_LOGIN, DEMO_PASSWORD)
     pages = [
         "/app/inbox",

@@ -205,6 +205,10 @@ def test_foreign_conversation_is_404(office_client: TestClient, db_session: Sess
     assert office_client.get(f"/app/inbox/{uuid.uuid4()}").status_code == 404
 
 
+def set_temporal(client: TestClient, temporal: object) -> None:
+    client.app.state.temporal = temporal  # type: ignore[attr-defined]
+
+
 class FakeTemporal:
     def __init__(self, fail: bool = False):
         self.fail = fail
@@ -231,7 +235,7 @@ def test_reply_by_sms_writes_the_row_then_starts_the_workflow(
     office_client: TestClient, db_session: Session, inbox_data
 ):
     temporal = FakeTemporal()
-    office_client.app.state.temporal = temporal
+    set_temporal(office_client, temporal)
     conv = inbox_data["jane_conv"]
     response = reply(office_client, conv, idempotency_key="k1")
     assert response.status_code == 200, response.text
@@ -252,7 +256,7 @@ def test_reply_by_sms_writes_the_row_then_starts_the_workflow(
 def test_reply_when_temporal_is_down_is_queued_not_500(
     office_client: TestClient, db_session: Session, inbox_data
 ):
-    office_client.app.state.temporal = FakeTemporal(fail=True)
+    set_temporal(office_client, FakeTemporal(fail=True))
     conv = inbox_data["jane_conv"]
     response = reply(office_client, conv, body="Queued one")
     assert response.status_code == 200
@@ -261,7 +265,7 @@ def test_reply_when_temporal_is_down_is_queued_not_500(
     assert row is not None and row.status == "pending"
     # Retrying starts the workflow for the same row.
     temporal = FakeTemporal()
-    office_client.app.state.temporal = temporal
+    set_temporal(office_client, temporal)
     retry = office_client.post(
         f"/app/inbox/{conv.id}/messages/{row.id}/retry",
         data={"csrf_token": office_client.csrf},
@@ -272,7 +276,7 @@ def test_reply_when_temporal_is_down_is_queued_not_500(
 
 
 def test_reply_by_email_needs_a_subject(office_client: TestClient, db_session: Session, inbox_data):
-    office_client.app.state.temporal = FakeTemporal()
+    set_temporal(office_client, FakeTemporal())
     conv = inbox_data["jane_conv"]
     response = reply(office_client, conv, channel="email", body="Hello by email")
     assert response.status_code == 200
@@ -289,7 +293,7 @@ def test_reply_by_email_needs_a_subject(office_client: TestClient, db_session: S
 def test_reply_to_opted_out_number_needs_confirmation(
     office_client: TestClient, db_session: Session, tenant: Tenant, inbox_data
 ):
-    office_client.app.state.temporal = FakeTemporal()
+    set_temporal(office_client, FakeTemporal())
     db_session.add(
         SmsConsent(sub_account_id=tenant.sub_account_id, e164="+15125550111", opted_out=True)
     )
@@ -307,7 +311,7 @@ def test_reply_to_opted_out_number_needs_confirmation(
 
 
 def test_reply_to_unknown_number(office_client: TestClient, db_session: Session, inbox_data):
-    office_client.app.state.temporal = FakeTemporal()
+    set_temporal(office_client, FakeTemporal())
     conv = inbox_data["unknown"]
     response = reply(office_client, conv, body="Who's asking?")
     assert response.headers["HX-Trigger"] == "replySent"
@@ -404,7 +408,7 @@ def test_link_unknown_number_creates_ownership_and_moves_thread(
     conv = db_session.get(Conversation, unknown.id)
     assert conv is not None and conv.customer_id == sam.id
     assert conv.contact_key == f"customer:{sam.id}"
-    assert db_session.get(Message, first.id).customer_id == sam.id
+    assert db_session.get_one(Message, first.id).customer_id == sam.id
     # Later messages from that number land with Sam.
     assert conversations.for_phone(db_session, tenant.sub_account_id, "+15125550144").id == conv.id
 
@@ -427,11 +431,11 @@ def test_link_merges_into_the_customers_existing_thread(
     assert response.headers["location"] == f"/app/inbox/{jane_conv.id}"
     db_session.expire_all()
     assert db_session.get(Conversation, unknown.id) is None
-    merged = db_session.get(Conversation, jane_conv.id)
+    merged = db_session.get_one(Conversation, jane_conv.id)
     assert merged.flagged and merged.unread_count == 2
-    assert db_session.get(Message, moved.id).conversation_id == jane_conv.id
-    assert db_session.get(Message, moved.id).customer_id == jane.id
-    assert db_session.get(Message, old.id).conversation_id == jane_conv.id
+    assert db_session.get_one(Message, moved.id).conversation_id == jane_conv.id
+    assert db_session.get_one(Message, moved.id).customer_id == jane.id
+    assert db_session.get_one(Message, old.id).conversation_id == jane_conv.id
     page = office_client.get(f"/app/inbox/{jane_conv.id}")
     assert "old message" in page.text and "from her other phone" in page.text
 

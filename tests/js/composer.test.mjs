@@ -167,3 +167,10 @@ test("template text as editor HTML", () => {
   assert.equal(textToHtml(""), "");
   assert.equal(renderUrl("/app/c/1/templates/__ID__/render", "a b"), "/app/c/1/templates/a%20b/render");
 });
+
+test("template editor inserts variables as {{name}}", async () => {
+  const { variableToken } = await import("../../static/js/template-editor.js");
+  assert.equal(variableToken("first_name"), "{{first_name}}");
+  const { value } = insertAtCursor("Hi !", 3, 3, variableToken("first_name"));
+  assert.equal(value, "Hi {{first_name}}!");
+});

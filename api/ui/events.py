@@ -102,7 +102,9 @@ def read_state(session: Session, sub_account_id: uuid.UUID) -> State:
 def changed_conversations(
     session: Session, sub_account_id: uuid.UUID, since: datetime | None
 ) -> list[uuid.UUID]:
-    stmt = select(distinct(Message.conversation_id)).where(Message.sub_account_id == sub_account_id)
+    stmt = (
+        select(Message.conversation_id).where(Message.sub_account_id == sub_account_id).distinct()
+    )
     if since is not None:
         stmt = stmt.where(Message.updated_at > since)
     return list(session.scalars(stmt.limit(MAX_CONVERSATION_EVENTS)))

@@ -231,10 +231,9 @@ def staff(stack: Stack) -> Staff:
     return make_staff()
 
 
-@pytest.fixture
-def signed_in_page(page: Page, context: BrowserContext, stack: Stack, staff: Staff) -> Page:
-    """A page signed in as ``staff``'s owner: the session cookie the sign-in form sets, minted
-    directly (the form itself is tested in test_sign_in.py; argon2 makes it slow on purpose)."""
+def add_session_cookie(context: BrowserContext, stack: Stack, staff: Staff) -> None:
+    """Sign ``context`` in as ``staff``'s owner with the cookie the sign-in form would set,
+    minted directly (the form is tested in test_sign_in.py; argon2 is slow on purpose)."""
     from api.ui import sessions
     from dramtrade.config import get_settings
     from dramtrade.db import session_scope
@@ -255,6 +254,12 @@ def signed_in_page(page: Page, context: BrowserContext, stack: Stack, staff: Sta
             }
         ]
     )
+
+
+@pytest.fixture
+def signed_in_page(page: Page, context: BrowserContext, stack: Stack, staff: Staff) -> Page:
+    """A page signed in as ``staff``'s owner."""
+    add_session_cookie(context, stack, staff)
     return page
 
 

@@ -312,7 +312,10 @@ class PhoneNumber(Base):
 class Conversation(Base):
     __tablename__ = "conversations"
     # contact_key is "customer:<uuid>", "phone:+1..." or "email:addr": one thread per contact.
-    __table_args__ = (UniqueConstraint("sub_account_id", "contact_key"),)
+    __table_args__ = (
+        UniqueConstraint("sub_account_id", "contact_key"),
+        Index("ix_conversations_sub_account_updated", "sub_account_id", "updated_at"),
+    )
     id: Mapped[uuid.UUID] = _id()
     sub_account_id: Mapped[uuid.UUID] = _tenant()
     contact_key: Mapped[str] = mapped_column(String(400))
@@ -330,6 +333,8 @@ class Conversation(Base):
     # Email replies to reply+<token>@<sending domain> land in this thread.
     reply_token: Mapped[str | None] = mapped_column(String(40), unique=True)
     created_at: Mapped[datetime] = _created()
+    # Any change (assignment, status, flag, new message) moves this; live inbox updates poll it.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Message(Base):
@@ -338,6 +343,7 @@ class Message(Base):
         UniqueConstraint("sub_account_id", "idempotency_key"),
         UniqueConstraint("provider", "provider_id"),
         Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+        Index("ix_messages_sub_account_updated", "sub_account_id", "updated_at"),
     )
     id: Mapped[uuid.UUID] = _id()
     sub_account_id: Mapped[uuid.UUID] = _tenant()

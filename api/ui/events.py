@@ -2,8 +2,8 @@
 
 The stream polls the database (every ``POLL_SECONDS``) with two small aggregate queries over
 the signed-in user's sub-account: the newest ``messages.updated_at`` (a new message or a status
-change moves it) and a fingerprint of the conversations (count, newest activity, unread total,
-flagged/resolved/assigned/linked counts). That works on SQLite and PostgreSQL and across API
+change moves it) and the conversations' count and newest ``updated_at`` (any change to a thread
+moves it). That works on SQLite and PostgreSQL and across API
 nodes, since every node reads the same database. Events:
 
 - ``conv-<conversation id>``: that thread has a new or changed message;
@@ -29,7 +29,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -82,18 +82,12 @@ def read_state(session: Session, sub_account_id: uuid.UUID) -> State:
     messages_at = session.scalar(
         select(func.max(Message.updated_at)).where(Message.sub_account_id == sub_account_id)
     )
+    # Every change to a thread (assignment, status, flag, merge, new message) moves its
+    # updated_at; the count catches threads merged away.
     row = session.execute(
-        select(
-            func.count(Conversation.id),
-            func.max(func.coalesce(Conversation.last_message_at, Conversation.created_at)),
-            func.coalesce(func.sum(Conversation.unread_count), 0),
-            func.sum(case((Conversation.flagged.is_(True), 1), else_=0)),
-            func.sum(case((Conversation.status == "resolved", 1), else_=0)),
-            func.count(Conversation.assignee_id),
-            func.count(distinct(Conversation.assignee_id)),
-            func.count(Conversation.customer_id),
-            func.count(Conversation.lead_id),
-        ).where(Conversation.sub_account_id == sub_account_id)
+        select(func.count(Conversation.id), func.max(Conversation.updated_at)).where(
+            Conversation.sub_account_id == sub_account_id
+        )
     ).one()
     fingerprint = hashlib.sha256(repr(tuple(row)).encode()).hexdigest()[:16]
     return State(messages_at, fingerprint)

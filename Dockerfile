@@ -1,4 +1,14 @@
 # One image for the API and the worker (production topology: see docker-compose.yml).
+
+# Front-end packages come from npm at build time; only their dist files reach the image.
+FROM node:20-slim AS assets
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund \
+    && mkdir -p vendor \
+    && cp node_modules/htmx.org/dist/htmx.min.js vendor/htmx.min.js \
+    && cp node_modules/htmx-ext-sse/dist/sse.min.js vendor/htmx-ext-sse.min.js
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -23,6 +33,7 @@ COPY migrations ./migrations
 COPY sandbox_carrier ./sandbox_carrier
 COPY worker.py ./
 COPY static ./static
+COPY --from=assets /build/vendor ./static/vendor
 RUN pip install . \
     && useradd --system --uid 10001 --home-dir /app dramtrade
 

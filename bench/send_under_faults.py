@@ -60,8 +60,8 @@ async def run(n: int, outage: float) -> int:
         from sandbox_carrier.app import create_app as create_carrier
         from sandbox_carrier.config import CarrierConfig
         from tests.conftest import make_tenant
-        from tests.support.stack import Stack, _sendgrid_keys
         from tests.e2e.test_delivery_faults import run_under_faults
+        from tests.support.stack import Stack, _sendgrid_keys
 
         pem, public_key = _sendgrid_keys()
         api_port = free_port()

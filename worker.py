@@ -12,7 +12,13 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.memberships import load_membership, prepare_membership_reminder
-from activities.notifications import deliver_message, prepare_job_notification
+from activities.notifications import (
+    appointment_reminder_at,
+    deliver_message,
+    discard_message,
+    prepare_job_notification,
+    prepare_job_notifications,
+)
 from dramtrade.config import Settings, get_settings
 from workflows.job_lifecycle import JobLifecycleWorkflow
 from workflows.membership_renewal import MembershipRenewalWorkflow
@@ -24,6 +30,9 @@ ACTIVITIES: list[Callable[..., Any]] = [
     deliver_message,
     load_membership,
     prepare_membership_reminder,
+    prepare_job_notifications,
+    appointment_reminder_at,
+    discard_message,
 ]
 
 

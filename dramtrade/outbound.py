@@ -147,16 +147,55 @@ def notification_template(
     )
 
 
+def _job_template(
+    session: Session,
+    sub_account_id: uuid.UUID,
+    trigger: str,
+    channel: Channel,
+    template_id: uuid.UUID | None,
+) -> Template | None:
+    """The setting's template when it is still this sub-account's and serves the channel,
+    else the trigger's default template."""
+    if template_id is not None:
+        chosen = session.get(Template, template_id)
+        if (
+            chosen is not None
+            and chosen.sub_account_id == sub_account_id
+            and chosen.channel in (channel.value, "both")
+        ):
+            return chosen
+    return notification_template(session, sub_account_id, trigger, channel)
+
+
+def missing_values(template: Template, values: dict[str, str]) -> list[str]:
+    """Variables the template uses that have no value for this customer/job."""
+    texts = [template.body, template.subject or "", template.html or ""]
+    used = {name for text in texts for name in templating.variables_in(text)}
+    return sorted(name for name in used if not values.get(name))
+
+
 def prepare_job_notification(
-    session: Session, job_id: uuid.UUID, trigger: str, channel: Channel
+    session: Session,
+    job_id: uuid.UUID,
+    trigger: str,
+    channel: Channel,
+    *,
+    template_id: uuid.UUID | None = None,
+    occurrence: str | None = None,
 ) -> uuid.UUID | None:
-    """Write the job notification's row; None when there is no template or no recipient."""
+    """Write the job notification's row; None when there is no template or no recipient.
+
+    The idempotency key is job, trigger, channel and recipient, so a repeated milestone finds
+    the row it wrote the first time; ``occurrence`` tells apart notices a job may get more than
+    once (each reschedule, the reminder for each appointment time). A template that would leave
+    a variable blank for this job is not sent: the row is written as failed, naming the value.
+    """
     job = session.get(Job, job_id)
     if job is None:
         return None
     account = session.get_one(SubAccount, job.sub_account_id)
     customer = session.get_one(Customer, job.customer_id)
-    template = notification_template(session, account.id, trigger, channel)
+    template = _job_template(session, account.id, trigger, channel, template_id)
     if template is None:
         return None
     if channel == Channel.sms:
@@ -165,6 +204,12 @@ def prepare_job_notification(
         to, from_ = primary_email(session, customer), account.from_email
     if to is None or from_ is None:
         return None
+    key = f"job:{job.id}:{trigger}:{channel.value}:{to}"
+    if occurrence:
+        key += f":{occurrence}"
+    existing = by_idempotency_key(session, account.id, key)
+    if existing is not None:
+        return existing.id
     values = template_context.build(session, account, customer, job)
     message = create(
         session,
@@ -183,10 +228,25 @@ def prepare_job_notification(
             trigger=trigger,
             job_id=job.id,
             template_id=template.id,
-            idempotency_key=f"job:{job.id}:{trigger}:{channel.value}:{to}",
+            idempotency_key=key,
         ),
     )
+    missing = missing_values(template, values)
+    if missing and message.status == PENDING and message.provider_id is None:
+        message.status = "failed"
+        message.error_message = "not sent: no value for " + ", ".join(
+            "{{" + name + "}}" for name in missing
+        )
     return message.id
+
+
+def discard(session: Session, message_id: uuid.UUID, reason: str) -> bool:
+    """Cancel a row that was never handed to a provider (e.g. held, then the job cancelled)."""
+    message = session.get(Message, message_id, with_for_update=True)
+    if message is None or message.status != PENDING or message.provider_id is not None:
+        return False
+    message.status, message.error_message = "canceled", reason[:500]
+    return True
 
 
 @dataclass(frozen=True)

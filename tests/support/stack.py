@@ -175,10 +175,14 @@ async def stack(temporal_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
 def live_tenant() -> Iterator[Tenant]:
     """A committed sub-account of its own, so end-to-end tests never see each other's data."""
     from dramtrade.db import session_scope
+    from dramtrade.models import SubAccount
     from tests.conftest import make_tenant
 
     with session_scope() as session:
         tenant = make_tenant(session)
+        # Real time runs here, at any hour: SMS held for quiet hours would arrive in the
+        # morning. Quiet hours are tested on the time-skipping server (tests/workflows).
+        session.get_one(SubAccount, tenant.sub_account_id).quiet_hours_enabled = False
     yield tenant
 
 

@@ -28,6 +28,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
+from tests.workflows.conftest import WorkerControl
 from worker import WORKFLOWS
 from workflows.membership_renewal import MembershipRenewalInput
 
@@ -39,9 +40,6 @@ HISTORY_PREFIX = {
     "SendMessageWorkflow": "send_message",
     "MembershipRenewalWorkflow": "membership_renewal",
 }
-
-# Being rewritten right now (issue 5); its history is recorded once that lands.
-AWAITING_HISTORY = {"JobLifecycleWorkflow"}
 
 
 def history_files() -> list[Path]:
@@ -63,8 +61,6 @@ def test_every_workflow_has_a_recorded_history() -> None:
     names = {p.stem.split(".")[0] for p in history_files()}
     for wf in WORKFLOWS:
         defn = workflow._Definition.must_from_class(wf)  # type: ignore[attr-defined]
-        if defn.name in AWAITING_HISTORY:
-            continue
         assert HISTORY_PREFIX.get(defn.name or "") in names, f"no recorded history for {defn.name}"
 
 
@@ -100,7 +96,9 @@ async def save(handle: WorkflowHandle, name: str) -> None:  # type: ignore[type-
 
 
 @recording
-async def test_record_membership_renewal(ts_env: WorkflowEnvironment, wf_worker: object) -> None:
+async def test_record_membership_renewal(
+    ts_env: WorkflowEnvironment, wf_worker: WorkerControl
+) -> None:
     """Start, a moved date, the 30-day email, a 7-day SMS held by quiet hours, then the next
     term (continue-as-new): the first run's history."""
     from datetime import date
@@ -110,7 +108,7 @@ async def test_record_membership_renewal(ts_env: WorkflowEnvironment, wf_worker:
     from tests.workflows.test_membership_renewal import make_member, skip_to, start, until
     from workflows.membership_renewal import CHANGED_SIGNAL
 
-    task_queue: str = wf_worker.task_queue  # type: ignore[attr-defined]
+    task_queue = wf_worker.task_queue
     now = await ts_env.get_current_time()
     today = now.date()
     member = make_member(today + timedelta(days=60))
@@ -134,14 +132,14 @@ async def test_record_membership_renewal(ts_env: WorkflowEnvironment, wf_worker:
 
 
 @recording
-async def test_record_send_message(ts_env: WorkflowEnvironment, wf_worker: object) -> None:
+async def test_record_send_message(ts_env: WorkflowEnvironment, wf_worker: WorkerControl) -> None:
     from dramtrade import outbound
     from dramtrade.db import session_scope
     from dramtrade.models import Channel, Customer
     from tests.workflows.test_membership_renewal import make_member
     from workflows.send_message import SendMessageWorkflow, workflow_id
 
-    task_queue: str = wf_worker.task_queue  # type: ignore[attr-defined]
+    task_queue = wf_worker.task_queue
     member = make_member((await ts_env.get_current_time()).date() + timedelta(days=90))
     with session_scope() as session:
         customer = session.get_one(Customer, member.customer_id)
@@ -167,14 +165,14 @@ async def test_record_send_message(ts_env: WorkflowEnvironment, wf_worker: objec
 
 @recording
 async def test_record_job_lifecycle(
-    ts_env: WorkflowEnvironment, wf_worker: object, wf_carrier: str
+    ts_env: WorkflowEnvironment, wf_worker: WorkerControl, wf_carrier: str
 ) -> None:
     """Booked, the day-before reminder re-armed by a reschedule and fired, a repeated event,
     every milestone, paid: a whole job."""
     from tests.workflows.test_job_lifecycle import book, local, reschedule, skip_to
 
     now = await ts_env.get_current_time()
-    booking = await book(ts_env, wf_worker, wf_carrier, start=local(3, 14, now))  # type: ignore[arg-type]
+    booking = await book(ts_env, wf_worker, wf_carrier, start=local(3, 14, now))
     handle = await booking.event("job_booked", event_id="evt-booked")
     await booking.event("job_booked", event_id="evt-booked")  # the platform repeats itself
     reschedule(booking, local(4, 9, now))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import uuid
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Staff, create_customer, eventually, unique_phone
@@ -86,10 +85,6 @@ def test_the_sms_composer_counts_segments_as_the_server_does(
     expect(page.get_by_role("region", name="Communication")).to_contain_text("2 segments")
 
 
-@pytest.mark.xfail(
-    reason="records.css `.link-form { display: flex }` overrides its `hidden` attribute",
-    strict=False,
-)
 def test_the_link_address_field_shows_only_after_link_is_pressed(
     signed_in_page: Page, stack: Stack, staff: Staff
 ) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.browser.conftest import (
@@ -248,13 +247,6 @@ def test_another_sub_account_cannot_open_the_thread(page: Page, stack: Stack, st
     expect(page.get_by_role("main")).not_to_contain_text("Private matter")
 
 
-HIDDEN_BUG = (
-    "static/css: `.field { display: flex }` (app.css) and `.link-form { display: flex }` "
-    "(records.css) override the `hidden` attribute; needs `[hidden] { display: none !important; }`"
-)
-
-
-@pytest.mark.xfail(reason=HIDDEN_BUG, strict=False)
 def test_the_composer_shows_only_the_fields_of_the_chosen_channel(
     signed_in_page: Page, stack: Stack, staff: Staff
 ) -> None:

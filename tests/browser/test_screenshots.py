@@ -1,4 +1,6 @@
-"""The README's screenshots, made from the demo data at a desktop size (overwritten every run).
+"""The README's screenshots, made from the demo data at a desktop size.
+
+`UPDATE_SCREENSHOTS=1 make test` writes them to docs/screenshots/ (otherwise to var/screenshots/).
 
 Signed in as the demo owner after a morning of texts and emails with the demo customers
 (``demo_traffic``): docs/screenshots/inbox.png and docs/screenshots/customer.png.

@@ -12,22 +12,19 @@ import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from dramtrade.models import Membership, Message
 from tests.conftest import Tenant, make_tenant
-from tests.support.servers import ServerThread
+from tests.workflows.conftest import WorkerControl, carried
 from workflows.membership_renewal import (
     CHANGED_SIGNAL,
     MembershipRenewalInput,
@@ -42,7 +39,8 @@ CHICAGO = "America/Chicago"
 
 @pytest_asyncio.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A test server of each test's own: its clock starts at the real now and only moves on."""
+    """A test server of each test's own (not the shared ``ts_env``): the tests below assert
+    absolute instants around given daylight-saving changes, years ahead of the real now."""
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER))
     try:
         yield env
@@ -50,62 +48,20 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
-@pytest.fixture(scope="module")
-def carrier() -> Iterator[str]:
-    """The sandbox carrier; our settings point the SDKs at it for this module only."""
-    from dramtrade.config import get_settings
-    from sandbox_carrier.app import create_app
-    from sandbox_carrier.config import CarrierConfig
-
-    settings = get_settings()
-    server = ServerThread(
-        create_app(
-            CarrierConfig(
-                twilio_account_sid=settings.twilio_account_sid,
-                twilio_auth_token=settings.twilio_auth_token.get_secret_value(),
-                sendgrid_api_key=settings.sendgrid_api_key.get_secret_value(),
-                callback_delay_seconds=0.01,
-                webhook_retries=0,
-            )
-        )
-    ).start()
-    names = (
-        "DRAMTRADE_TWILIO_API_BASE_URL",
-        "DRAMTRADE_SENDGRID_API_HOST",
-        "DRAMTRADE_PUBLIC_BASE_URL",
-    )
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update(dict.fromkeys(names, server.url))
-    get_settings.cache_clear()
-    try:
-        yield server.url
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        get_settings.cache_clear()
-        server.stop()
-
-
 @pytest_asyncio.fixture
-async def worker(time_env: WorkflowEnvironment, carrier: str) -> AsyncIterator[str]:
+async def worker(time_env: WorkflowEnvironment, wf_carrier: str) -> AsyncIterator[WorkerControl]:
     """The production worker's registrations, on a task queue of this test's own."""
-    from worker import build_worker
+    control = WorkerControl(time_env, f"renewal-{uuid.uuid4().hex[:8]}")
+    await control.start()
+    try:
+        yield control
+    finally:
+        await control.stop()
 
-    task_queue = f"renewal-{uuid.uuid4().hex[:8]}"
-    with ThreadPoolExecutor(max_workers=32) as executor:
-        w: Worker = build_worker(time_env.client, task_queue, executor)
-        async with w:
-            yield task_queue
 
-
-def carried(carrier: str, to: str) -> list[dict[str, Any]]:
-    response = httpx.get(f"{carrier}/_carrier/messages", params={"to": to}, trust_env=False)
-    response.raise_for_status()
-    rows: list[dict[str, Any]] = response.json()
-    return rows
+@pytest.fixture
+def carrier(wf_carrier: str) -> str:
+    return wf_carrier
 
 
 class Member:
@@ -260,13 +216,13 @@ async def skip_to(env: WorkflowEnvironment, instant: datetime) -> None:
 
 
 async def test_reminders_fire_at_ten_local_across_spring_forward(
-    time_env: WorkflowEnvironment, worker: str, carrier: str
+    time_env: WorkflowEnvironment, worker: WorkerControl, carrier: str
 ) -> None:
     # Chicago springs forward on 2035-03-11. 30 days before 2035-03-20 is 2035-02-18 (CST,
     # UTC-6); 7 days before is 2035-03-13 (CDT, UTC-5): 10:00 local is 16:00Z, then 15:00Z.
     # (Dates years ahead: the test server's clock starts at the real now.)
     member = make_member(date(2035, 3, 20))
-    handle = await start(time_env.client, member, worker)
+    handle = await start(time_env.client, member, worker.task_queue)
     outcome: RenewalOutcome = await handle.result()
 
     assert outcome.ending == "lapsed"
@@ -279,7 +235,7 @@ async def test_reminders_fire_at_ten_local_across_spring_forward(
         "membership_renewal_30d": ["email"],
         "membership_renewal_7d": ["email", "sms"],
     }
-    sms, emails = carried(carrier, member.phone), carried(carrier, member.email)
+    sms, emails = carried(carrier, to=member.phone), carried(carrier, to=member.email)
     assert len(sms) == 1 and len(emails) == 2
     assert "March 20, 2035" in str(sms[0]["body"])
     keys = sorted(m.idempotency_key or "" for m in member.messages())
@@ -293,11 +249,13 @@ async def test_reminders_fire_at_ten_local_across_spring_forward(
     )
 
 
-async def test_fall_back_keeps_ten_local(time_env: WorkflowEnvironment, worker: str) -> None:
+async def test_fall_back_keeps_ten_local(
+    time_env: WorkflowEnvironment, worker: WorkerControl
+) -> None:
     # Chicago falls back on 2035-11-04: 30 days before 2035-11-15 is 2035-10-16 (CDT, 15:00Z),
     # 7 days before is 2035-11-08 (CST, 16:00Z).
     member = make_member(date(2035, 11, 15))
-    handle = await start(time_env.client, member, worker)
+    handle = await start(time_env.client, member, worker.task_queue)
     outcome: RenewalOutcome = await handle.result()
     assert fired(outcome) == {
         "membership_renewal_30d": datetime(2035, 10, 16, 15, 0, tzinfo=UTC),
@@ -306,10 +264,10 @@ async def test_fall_back_keeps_ten_local(time_env: WorkflowEnvironment, worker: 
 
 
 async def test_moving_the_date_re_arms_the_timers(
-    time_env: WorkflowEnvironment, worker: str, carrier: str
+    time_env: WorkflowEnvironment, worker: WorkerControl, carrier: str
 ) -> None:
     member = make_member(date(2035, 6, 15))
-    handle = await start(time_env.client, member, worker)
+    handle = await start(time_env.client, member, worker.task_queue)
     await until(handle, lambda s: s.renewal_date == "2035-06-15")
     # A correction before anything fired: the same term, new instants.
     member.update(renewal_date=date(2035, 7, 20))
@@ -322,28 +280,28 @@ async def test_moving_the_date_re_arms_the_timers(
         "membership_renewal_7d": datetime(2035, 7, 13, 15, 0, tzinfo=UTC),
     }
     assert all("2035-07-20" in (m.idempotency_key or "") for m in member.messages())
-    assert len(carried(carrier, member.phone)) == 1
+    assert len(carried(carrier, to=member.phone)) == 1
 
 
 async def test_cancelling_ends_without_sending(
-    time_env: WorkflowEnvironment, worker: str, carrier: str
+    time_env: WorkflowEnvironment, worker: WorkerControl, carrier: str
 ) -> None:
     member = make_member(date(2035, 5, 1))
-    handle = await start(time_env.client, member, worker)
+    handle = await start(time_env.client, member, worker.task_queue)
     await until(handle, lambda s: s.renewal_date == "2035-05-01")
     member.update(status="cancelled")
     await handle.signal(CHANGED_SIGNAL)
     outcome: RenewalOutcome = await handle.result()
     assert outcome.ending == "cancelled"
     assert member.messages() == []
-    assert carried(carrier, member.phone) == [] and carried(carrier, member.email) == []
+    assert carried(carrier, to=member.phone) == [] and carried(carrier, to=member.email) == []
 
 
 async def test_renewal_continues_as_new_into_the_next_term(
-    time_env: WorkflowEnvironment, worker: str, carrier: str
+    time_env: WorkflowEnvironment, worker: WorkerControl, carrier: str
 ) -> None:
     member = make_member(date(2035, 4, 10))
-    handle = await start(time_env.client, member, worker)
+    handle = await start(time_env.client, member, worker.task_queue)
     first_run = (await handle.describe()).run_id
     # Past the 7-day reminder: both of this term's reminders went out.
     await skip_to(time_env, datetime(2035, 4, 3, 15, 30, tzinfo=UTC))
@@ -360,18 +318,18 @@ async def test_renewal_continues_as_new_into_the_next_term(
         "membership_renewal_30d": datetime(2036, 3, 11, 15, 0, tzinfo=UTC),
         "membership_renewal_7d": datetime(2036, 4, 3, 15, 0, tzinfo=UTC),
     }
-    assert len(carried(carrier, member.phone)) == 2  # one 7-day SMS per term
-    assert len(carried(carrier, member.email)) == 4
+    assert len(carried(carrier, to=member.phone)) == 2  # one 7-day SMS per term
+    assert len(carried(carrier, to=member.email)) == 4
 
 
 async def test_late_creation_skips_reminders_already_past(
-    time_env: WorkflowEnvironment, worker: str, carrier: str
+    time_env: WorkflowEnvironment, worker: WorkerControl, carrier: str
 ) -> None:
     today = (await time_env.get_current_time()).date()
     twenty = make_member(today + timedelta(days=20))
     five = make_member(today + timedelta(days=5))
-    h20 = await start(time_env.client, twenty, worker)
-    h5 = await start(time_env.client, five, worker)
+    h20 = await start(time_env.client, twenty, worker.task_queue)
+    h5 = await start(time_env.client, five, worker.task_queue)
     out20: RenewalOutcome = await h20.result()
     out5: RenewalOutcome = await h5.result()
     assert {r.trigger: r.state for r in out20.reminders} == {
@@ -379,19 +337,19 @@ async def test_late_creation_skips_reminders_already_past(
         "membership_renewal_7d": "sent",
     }
     assert {r.state for r in out5.reminders} == {"skipped"}
-    assert len(carried(carrier, twenty.phone)) == 1
-    assert len(carried(carrier, twenty.email)) == 1
+    assert len(carried(carrier, to=twenty.phone)) == 1
+    assert len(carried(carrier, to=twenty.email)) == 1
     assert five.messages() == []
 
 
 async def test_duplicates_never_double_send(
-    time_env: WorkflowEnvironment, worker: str, carrier: str
+    time_env: WorkflowEnvironment, worker: WorkerControl, carrier: str
 ) -> None:
     member = make_member(date(2035, 9, 30))
-    handle = await start(time_env.client, member, worker)
+    handle = await start(time_env.client, member, worker.task_queue)
     # The API may retry its signal-with-start; the platform may PATCH the same values again.
     for _ in range(3):
-        await start(time_env.client, member, worker)
+        await start(time_env.client, member, worker.task_queue)
         await handle.signal(CHANGED_SIGNAL)
     await skip_to(time_env, datetime(2035, 9, 23, 15, 0, 30, tzinfo=UTC))
     await asyncio.gather(*(handle.signal(CHANGED_SIGNAL) for _ in range(5)))
@@ -418,13 +376,13 @@ async def test_duplicates_never_double_send(
     }
     for prepared in again:
         deliver_message(prepared.message_id)
-    assert len(carried(carrier, member.phone)) == 1
-    assert len(carried(carrier, member.email)) == 2
+    assert len(carried(carrier, to=member.phone)) == 1
+    assert len(carried(carrier, to=member.email)) == 2
     assert len(member.messages()) == 3
 
 
 async def test_sms_waits_out_quiet_hours_and_settings_pick_the_channels(
-    time_env: WorkflowEnvironment, worker: str, carrier: str
+    time_env: WorkflowEnvironment, worker: WorkerControl, carrier: str
 ) -> None:
     from dramtrade import notification_settings
     from dramtrade.db import session_scope
@@ -443,19 +401,19 @@ async def test_sms_waits_out_quiet_hours_and_settings_pick_the_channels(
                 notification_settings.CellUpdate("membership_renewal_30d", "sms", True),
             ],
         )
-    handle = await start(time_env.client, member, worker)
+    handle = await start(time_env.client, member, worker.task_queue)
     # 7-day reminder: 2035-09-23 10:00 CDT (15:00Z); the email goes, the SMS waits for 12:00.
     await skip_to(time_env, datetime(2035, 9, 23, 16, 0, tzinfo=UTC))
     await until(
         handle, lambda s: any(m.channel == "email" for r in s.reminders for m in r.messages)
     )
-    assert len(carried(carrier, member.email)) == 1
+    assert len(carried(carrier, to=member.email)) == 1
     # The 30-day SMS was held too, and went at noon local on 2035-08-31.
-    assert len(carried(carrier, member.phone)) == 1
+    assert len(carried(carrier, to=member.phone)) == 1
     await skip_to(time_env, datetime(2035, 9, 23, 17, 1, tzinfo=UTC))
     await until(handle, lambda s: all(len(r.messages) for r in s.reminders))
-    assert len(carried(carrier, member.phone)) == 2
-    assert len(carried(carrier, member.email)) == 1
+    assert len(carried(carrier, to=member.phone)) == 2
+    assert len(carried(carrier, to=member.email)) == 1
     history = await handle.fetch_history()
     timers = [
         e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
@@ -465,17 +423,39 @@ async def test_sms_waits_out_quiet_hours_and_settings_pick_the_channels(
     assert any(timedelta(hours=1, minutes=59) < t <= timedelta(hours=2) for t in timers)
 
 
+async def test_a_worker_down_at_the_due_time_loses_nothing(
+    time_env: WorkflowEnvironment, worker: WorkerControl, carrier: str
+) -> None:
+    member = make_member(date(2035, 6, 15))
+    handle = await start(time_env.client, member, worker.task_queue)
+    await until(handle, lambda s: s.renewal_date == "2035-06-15")
+    await skip_to(time_env, datetime(2035, 5, 16, 14, 59, tzinfo=UTC))
+    await worker.stop()
+    # The 30-day timer fires with no worker (the server's clock then waits for a worker: a
+    # pending workflow task stops time skipping, so only a couple of real seconds pass).
+    await skip_to(time_env, datetime(2035, 5, 16, 15, 0, 2, tzinfo=UTC))
+    assert member.messages() == []
+    await worker.start()
+    state = await until(handle, lambda s: s.reminders[0].messages)
+    assert [m.channel for m in state.reminders[0].messages] == ["email"]
+    assert state.reminders[1].state == "armed"
+    outcome = await handle.result()
+    assert fired(outcome)["membership_renewal_7d"] == datetime(2035, 6, 8, 15, 0, tzinfo=UTC)
+    assert len(carried(carrier, to=member.email)) == 2
+    assert len(carried(carrier, to=member.phone)) == 1
+
+
 # ------------------------------------------------------------------------------ API wiring
 
 
 @pytest.fixture
-def api_settings(time_env: WorkflowEnvironment, worker: str) -> Iterator[dict[str, str]]:
+def api_settings(time_env: WorkflowEnvironment, worker: WorkerControl) -> Iterator[dict[str, str]]:
     """Point the API at this test's Temporal server and task queue."""
     from dramtrade.config import get_settings
 
     values = {
         "DRAMTRADE_TEMPORAL_ADDRESS": time_env.client.service_client.config.target_host,
-        "DRAMTRADE_TEMPORAL_TASK_QUEUE": worker,
+        "DRAMTRADE_TEMPORAL_TASK_QUEUE": worker.task_queue,
     }
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
@@ -492,7 +472,7 @@ def api_settings(time_env: WorkflowEnvironment, worker: str) -> Iterator[dict[st
 
 
 async def test_api_create_and_update_signal_the_workflow(
-    time_env: WorkflowEnvironment, worker: str, api_settings: dict[str, str]
+    time_env: WorkflowEnvironment, worker: WorkerControl, api_settings: dict[str, str]
 ) -> None:
     from fastapi.testclient import TestClient
 

@@ -5,32 +5,27 @@ messages (channel, trigger, status, the reason a send was suppressed or failed, 
 chronologically. The job's workflow adds what is still waiting (messages held for quiet hours,
 the armed day-before reminder) through its ``view`` query while it runs. If Temporal cannot be
 reached the answer still comes, from the database, with ``workflow_status`` "unknown".
+Both parts are shared with the staff job page: ``dramtrade.services.job_timeline`` and
+``api.job_workflow``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 from pydantic import BaseModel
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import CallerDep, SessionDep, get_temporal
+from api.deps import CallerDep, SessionDep
+from api.job_workflow import job_workflow_state
 from api.v1.routing import v1_router
-from dramtrade import repositories
-from dramtrade.errors import NotFound
-from dramtrade.models import Direction, JobEvent, Message
-from workflows.job_lifecycle import VIEW_QUERY, JobWorkflowView, workflow_id
+from dramtrade.services.job_timeline import EventRecord, TimelineRecord, load_job_timeline
+from workflows.job_lifecycle import workflow_id
 
 router = v1_router("jobs")
-
-TEMPORAL_TIMEOUT_SECONDS = 2.0
 
 
 class TimelineItem(BaseModel):
@@ -68,49 +63,24 @@ class TimelineOut(BaseModel):
     pending: list[PendingItem]
 
 
-def _pending(view: JobWorkflowView) -> list[PendingItem]:
-    out = [
-        PendingItem(
-            kind="quiet_hours",
-            until=datetime.fromisoformat(h.until),
-            description=f"{h.trigger} {h.channel} held for quiet hours until {h.until}",
-            trigger=h.trigger,
-            channel=h.channel,
-            message_id=uuid.UUID(h.message_id),
-        )
-        for h in view.holds
-    ]
-    if view.reminder_at is not None:
-        out.append(
-            PendingItem(
-                kind="reminder",
-                until=datetime.fromisoformat(view.reminder_at),
-                description=f"appointment reminder scheduled for {view.reminder_at}",
-                trigger="appointment_reminder",
-            )
-        )
-    return sorted(out, key=lambda p: p.until)
-
-
-async def _workflow_state(request: Request, wf_id: str) -> tuple[str, list[PendingItem]]:
-    try:
-        client = await get_temporal(request)
-        handle = client.get_workflow_handle(wf_id)
-        described = await asyncio.wait_for(handle.describe(), TEMPORAL_TIMEOUT_SECONDS)
-        status = described.status
-        name = status.name.lower() if status is not None else "unknown"
-        if status != WorkflowExecutionStatus.RUNNING:
-            return name, []
-        view = await asyncio.wait_for(
-            handle.query(VIEW_QUERY, result_type=JobWorkflowView), TEMPORAL_TIMEOUT_SECONDS
-        )
-        return name, _pending(view)
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            return "not_started", []
-        return "unknown", []
-    except (HTTPException, TimeoutError, RuntimeError):
-        return "unknown", []
+def _item(record: TimelineRecord) -> TimelineItem:
+    if isinstance(record, EventRecord):
+        e = record.event
+        return TimelineItem(at=record.at, kind="event", type=record.type, data=e.data or None)
+    m = record.message
+    return TimelineItem(
+        at=record.at,
+        kind="notification",
+        type=record.type,
+        message_id=m.id,
+        channel=m.channel,
+        status=m.status,
+        reason=m.error_message,
+        to=m.to_addr,
+        created_at=m.created_at,
+        sent_at=m.sent_at,
+        delivered_at=m.delivered_at,
+    )
 
 
 @router.get("/jobs/{job_id}/timeline", summary="A job's events and notifications")
@@ -118,51 +88,17 @@ async def get_job_timeline(
     job_id: uuid.UUID, request: Request, caller: CallerDep, session: SessionDep
 ) -> TimelineOut:
     def load() -> tuple[str, list[TimelineItem]]:
-        job = repositories.get_job(session, caller.sub_account_id, job_id)
-        if job is None:
-            raise NotFound("job")
-        events = session.scalars(
-            select(JobEvent).where(
-                JobEvent.sub_account_id == caller.sub_account_id, JobEvent.job_id == job.id
-            )
-        ).all()
-        messages = session.scalars(
-            select(Message).where(
-                Message.sub_account_id == caller.sub_account_id,
-                Message.job_id == job.id,
-                Message.direction == Direction.outbound,
-            )
-        ).all()
-        items = [
-            TimelineItem(at=e.received_at, kind="event", type=e.type, data=e.data or None)
-            for e in events
-        ] + [
-            TimelineItem(
-                at=m.created_at,
-                kind="notification",
-                type=m.trigger or m.source,
-                message_id=m.id,
-                channel=m.channel,
-                status=m.status,
-                reason=m.error_message,
-                to=m.to_addr,
-                created_at=m.created_at,
-                sent_at=m.sent_at,
-                delivered_at=m.delivered_at,
-            )
-            for m in messages
-        ]
-        items.sort(key=lambda i: (i.at, i.kind != "event"))
-        return str(job.status), items
+        timeline = load_job_timeline(session, caller.sub_account_id, job_id)
+        return str(timeline.job.status), [_item(r) for r in timeline.records]
 
     job_status, items = await run_in_threadpool(load)
     wf_id = workflow_id(str(caller.sub_account_id), str(job_id))
-    wf_status, pending = await _workflow_state(request, wf_id)
+    state = await job_workflow_state(request, wf_id, with_status=True)
     return TimelineOut(
         job_id=job_id,
         status=job_status,
         workflow_id=wf_id,
-        workflow_status=wf_status,
+        workflow_status=state.status or "unknown",
         items=items,
-        pending=pending,
+        pending=[PendingItem.model_validate(p, from_attributes=True) for p in state.pending],
     )

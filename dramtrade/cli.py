@@ -660,6 +660,7 @@ def print_box(data: dict[str, Any], settings: Settings, elapsed: float) -> None:
     body = [
         f"DramTrade Comms is running (ready in {elapsed:.1f} s)",
         "",
+        f"Staff app          {api}/app  (sign in with the demo login)",
         f"API                {api}",
         f"API docs           {api}/docs",
         f"Carrier phone page {data['carrier_url']}/_carrier/",

@@ -36,7 +36,12 @@ with workflow.unsafe.imports_passed_through():
         load_membership,
         prepare_membership_reminder,
     )
-    from activities.notifications import DeliveryResult, deliver_message
+    from activities.notifications import (
+        DeliveryResult,
+        DiscardInput,
+        deliver_message,
+        discard_message,
+    )
     from dramtrade.renewal_schedule import is_next_term
 
 CHANGED_SIGNAL = "changed"
@@ -235,6 +240,25 @@ class MembershipRenewalWorkflow:
                 wait = _at(item.hold_until) - workflow.now()
                 if wait > timedelta(0):
                     await workflow.sleep(wait)
+                    # Hours may have passed: a membership cancelled meanwhile gets no reminder.
+                    if workflow.patched("recheck-membership-after-hold"):
+                        snap: MembershipSnapshot = await workflow.execute_activity(
+                            load_membership,
+                            MembershipRef(self.state.sub_account_id, self.state.membership_id),
+                            start_to_close_timeout=timedelta(seconds=30),
+                            retry_policy=DB_RETRY,
+                        )
+                        if snap.status != "active":
+                            await workflow.execute_activity(
+                                discard_message,
+                                DiscardInput(item.message_id, f"membership {snap.status}"),
+                                start_to_close_timeout=timedelta(seconds=30),
+                                retry_policy=DB_RETRY,
+                            )
+                            reminder.messages.append(
+                                SentMessage(item.message_id, item.channel, "canceled")
+                            )
+                            continue
             result: DeliveryResult = await workflow.execute_activity(
                 deliver_message,
                 item.message_id,

@@ -423,6 +423,44 @@ async def test_sms_waits_out_quiet_hours_and_settings_pick_the_channels(
     assert any(timedelta(hours=1, minutes=59) < t <= timedelta(hours=2) for t in timers)
 
 
+async def test_an_sms_held_for_quiet_hours_is_dropped_if_the_membership_is_cancelled(
+    time_env: WorkflowEnvironment, worker: WorkerControl, carrier: str
+) -> None:
+    from dramtrade import notification_settings
+    from dramtrade.db import session_scope
+    from dramtrade.models import Membership, MembershipStatus, Message, SubAccount
+
+    member = make_member(date(2035, 9, 30))
+    with session_scope() as session:
+        account = session.get_one(SubAccount, member.sub_account_id)
+        account.quiet_hours_start, account.quiet_hours_end = "09:00", "12:00"
+        notification_settings.update(
+            session,
+            account,
+            [
+                notification_settings.CellUpdate("membership_renewal_30d", "email", False),
+                notification_settings.CellUpdate("membership_renewal_30d", "sms", False),
+            ],
+        )
+    handle = await start(time_env.client, member, worker.task_queue)
+    # 7-day reminder at 10:00 local: the email goes, the SMS waits for 12:00.
+    await skip_to(time_env, datetime(2035, 9, 23, 16, 0, tzinfo=UTC))
+    await until(
+        handle, lambda s: any(m.channel == "email" for r in s.reminders for m in r.messages)
+    )
+    with session_scope() as session:
+        session.get_one(Membership, member.membership_id).status = MembershipStatus.cancelled
+    await skip_to(time_env, datetime(2035, 9, 23, 17, 1, tzinfo=UTC))
+    state = await until(handle, lambda s: len(s.reminders[-1].messages) == 2)
+    assert [m.status for m in state.reminders[-1].messages] == ["processed", "canceled"]
+    assert carried(carrier, to=member.phone) == []
+    with session_scope() as session:
+        sms = session.scalars(
+            select(Message).where(Message.to_addr == member.phone, Message.channel == "sms")
+        ).one()
+        assert sms.status == "canceled"
+
+
 async def test_a_worker_down_at_the_due_time_loses_nothing(
     time_env: WorkflowEnvironment, worker: WorkerControl, carrier: str
 ) -> None:

@@ -102,8 +102,8 @@ def test_signer_rejects_other_curves() -> None:
 
 def test_segment_counts_match_twilio_calculator_cases() -> None:
     path = PROTOCOL_DIR / "segments_cases.json"
-    if not path.exists():
-        pytest.skip(f"protocol file missing: {path}")
+    # ../shared/protocol sits beside every checkout, CI's included: missing is a failure.
+    assert path.exists(), f"protocol file missing: {path}"
     cases = json.loads(path.read_text())
     assert cases
     for case in cases:

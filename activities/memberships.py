@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,6 +37,7 @@ from dramtrade.models import (
     SubAccount,
     Template,
 )
+from dramtrade.template_context import customer_zone
 
 MISSING = "missing"
 
@@ -76,16 +77,6 @@ class PreparedReminder:
     hold_until: str | None = None
 
 
-def _zone(customer: Customer | None, account: SubAccount) -> ZoneInfo:
-    for name in ((customer.timezone if customer else None), account.timezone):
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
-
-
 def _membership(session: Session, ref_sub: str, ref_id: str) -> Membership | None:
     return session.scalar(
         select(Membership).where(
@@ -102,7 +93,7 @@ def load_membership(ref: MembershipRef) -> MembershipSnapshot:
             return MembershipSnapshot(status=MISSING)
         account = session.get_one(SubAccount, membership.sub_account_id)
         customer = session.get(Customer, membership.customer_id)
-        zone = _zone(customer, account)
+        zone = customer_zone(customer, account)
         instants = renewal_schedule.reminder_instants(membership.renewal_date, zone)
         return MembershipSnapshot(
             status=str(membership.status),
@@ -156,7 +147,7 @@ def prepare_membership_reminder(inp: ReminderInput) -> list[PreparedReminder]:
             return []
         account = session.get_one(SubAccount, membership.sub_account_id)
         customer = session.get_one(Customer, membership.customer_id)
-        zone = _zone(customer, account)
+        zone = customer_zone(customer, account)
         values: dict[str, str] | None = None
         for channel, template, respects_quiet in enabled_channels(session, account.id, inp.trigger):
             if template is None:

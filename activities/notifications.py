@@ -17,6 +17,7 @@ from dramtrade.config import get_settings
 from dramtrade.db import session_scope
 from dramtrade.models import Channel, Customer, Job, Message, SubAccount
 from dramtrade.providers import PermanentSendError, RetryableSendError
+from dramtrade.template_context import customer_zone
 
 
 @dataclass
@@ -60,10 +61,6 @@ class PreparedMessage:
     hold_until: str | None = None
 
 
-def _customer_zone(customer: Customer, account: SubAccount) -> str:
-    return customer.timezone or account.timezone
-
-
 @activity.defn
 def prepare_job_notifications(inp: JobNotifyInput) -> list[PreparedMessage]:
     """Write the rows of one job notification, one per channel enabled in the sub-account's
@@ -95,7 +92,7 @@ def prepare_job_notifications(inp: JobNotifyInput) -> list[PreparedMessage]:
                     now,
                     account.quiet_hours_start,
                     account.quiet_hours_end,
-                    _customer_zone(customer, account),
+                    customer_zone(customer, account).key,
                     enabled=account.quiet_hours_enabled,
                 )
                 hold = release.isoformat() if release > now else None
@@ -118,7 +115,7 @@ def appointment_reminder_at(job_id: str) -> str | None:
         return quiet_hours.day_before_at(
             job.scheduled_start,
             account.appointment_reminder_time,
-            _customer_zone(customer, account),
+            customer_zone(customer, account).key,
         ).isoformat()
 
 

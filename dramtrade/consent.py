@@ -214,13 +214,7 @@ def opt_out_sms(
     message_id: uuid.UUID | None = None,
 ) -> SmsConsent:
     """The number opts out now: later automated and campaign SMS to it are suppressed."""
-    row = _set_sms(session, sub_account_id, e164, True)
-    customer = repositories.find_customer_by_phone(session, sub_account_id, e164)
-    _event(session, sub_account_id, customer, Channel.sms, e164, "opt_out", detail, message_id)
-    if customer is not None:
-        session.flush()
-        refresh_customer_sms(session, customer)
-    return row
+    return _change_sms(session, sub_account_id, e164, True, detail, message_id)
 
 
 def opt_in_sms(
@@ -232,9 +226,22 @@ def opt_in_sms(
     message_id: uuid.UUID | None = None,
 ) -> SmsConsent:
     """The number opts back in (START, YES, UNSTOP)."""
-    row = _set_sms(session, sub_account_id, e164, False)
+    return _change_sms(session, sub_account_id, e164, False, detail, message_id)
+
+
+def _change_sms(
+    session: Session,
+    sub_account_id: uuid.UUID,
+    e164: str,
+    opted_out: bool,
+    detail: str | None,
+    message_id: uuid.UUID | None,
+) -> SmsConsent:
+    """Record the number's new consent, its audit event and the customer's summary."""
+    row = _set_sms(session, sub_account_id, e164, opted_out)
     customer = repositories.find_customer_by_phone(session, sub_account_id, e164)
-    _event(session, sub_account_id, customer, Channel.sms, e164, "opt_in", detail, message_id)
+    action = "opt_out" if opted_out else "opt_in"
+    _event(session, sub_account_id, customer, Channel.sms, e164, action, detail, message_id)
     if customer is not None:
         session.flush()
         refresh_customer_sms(session, customer)

@@ -61,7 +61,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise InvalidInput("cursor", "not a cursor returned by this API", "query") from exc
 
 
-def _paginate(
+def paginate(
     session: Session,
     stmt: Select[R],
     *,
@@ -255,7 +255,7 @@ def list_customers(
                 Customer.external_id.ilike(pattern, escape="\\"),
             )
         )
-    return _paginate(
+    return paginate(
         session,
         stmt,
         sort=Customer.created_at,
@@ -305,7 +305,7 @@ def list_jobs(
         stmt = stmt.where(Job.customer_id == customer_id)
     if status is not None:
         stmt = stmt.where(Job.status == status)
-    return _paginate(
+    return paginate(
         session,
         stmt,
         sort=Job.created_at,
@@ -352,7 +352,7 @@ def list_invoices(
         stmt = stmt.where(Invoice.job_id == job_id)
     if status is not None:
         stmt = stmt.where(Invoice.status == status)
-    return _paginate(
+    return paginate(
         session,
         stmt,
         sort=Invoice.created_at,
@@ -398,7 +398,7 @@ def list_memberships(
         stmt = stmt.where(Membership.customer_id == customer_id)
     if status is not None:
         stmt = stmt.where(Membership.status == status)
-    return _paginate(
+    return paginate(
         session,
         stmt,
         sort=Membership.created_at,
@@ -445,7 +445,7 @@ def list_conversations(
         stmt = stmt.where(Conversation.customer_id == customer_id)
     if flagged is not None:
         stmt = stmt.where(Conversation.flagged.is_(flagged))
-    return _paginate(
+    return paginate(
         session,
         stmt,
         sort=_conversation_activity(),
@@ -498,7 +498,7 @@ def list_messages(
     stmt = select(Message).where(
         Message.sub_account_id == sub_account_id, Message.conversation_id == conversation_id
     )
-    return _paginate(
+    return paginate(
         session,
         stmt,
         sort=Message.created_at,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,8 +29,15 @@ def money(cents: int, currency: str = "USD") -> str:
     return f"{symbol}{cents / 100:,.2f}"
 
 
-def customer_zone(customer: Customer, account: SubAccount) -> ZoneInfo:
-    return ZoneInfo(customer.timezone or account.timezone)
+def customer_zone(customer: Customer | None, account: SubAccount) -> ZoneInfo:
+    """The customer's timezone, else the sub-account's; UTC if neither name is known."""
+    for name in ((customer.timezone if customer else None), account.timezone):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
 
 
 def build(

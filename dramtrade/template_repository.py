@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dramtrade.models import Template
-from dramtrade.repositories import DEFAULT_LIMIT, _paginate
+from dramtrade.repositories import DEFAULT_LIMIT, paginate
 
 BOTH = "both"
 
@@ -59,7 +59,7 @@ def list_templates(
         stmt = stmt.where(Template.category == category)
     if trigger is not None:
         stmt = stmt.where(Template.trigger == trigger)
-    return _paginate(
+    return paginate(
         session,
         stmt,
         sort=Template.created_at,

@@ -106,7 +106,7 @@ def list_conversations(
         )
     if query.q and query.q.strip():
         stmt = stmt.where(_search(sub_account_id, query.q))
-    return repo._paginate(
+    return repo.paginate(
         session,
         stmt,
         sort=func.coalesce(Conversation.last_message_at, Conversation.created_at),
